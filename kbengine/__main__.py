@@ -1,0 +1,3 @@
+from kbengine.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per `kb` command; each defines `command`, a click command."""

@@ -1,0 +1,58 @@
+"""What every command shares: finding the KB, compiling it with progress, printing JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kbengine.build import KnowledgeBase, compile_kb, find_root
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def root_option(function: F) -> F:
+    return click.option(
+        "--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="The KB folder (holding kb.yaml). Default: found from the current folder upwards.",
+    )(function)
+
+
+def json_option(function: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print machine-readable JSON instead of text.")(function)
+
+
+def resolve_root(root: Path | None) -> Path:
+    """The KB root, or a usage error (exit 2) that says how to point at one."""
+    if root is not None:
+        if not root.is_dir():
+            raise click.UsageError(f"--root {root}: no such folder")
+        return root.resolve()
+    found = find_root(Path.cwd())
+    if found is None:
+        raise click.UsageError(
+            "no KB here: run kb inside a folder with kb.yaml (or articles/ and trees/), "
+            "or pass --root PATH")
+    return found
+
+
+def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
+    """Compile the KB (from cache when unchanged), with a progress bar on a terminal only."""
+    folder = resolve_root(root)
+    if not sys.stderr.isatty():
+        return compile_kb(folder, use_cache=use_cache)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Compiling the KB", total=None)
+        return compile_kb(folder, use_cache=use_cache,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))

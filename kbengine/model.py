@@ -1,0 +1,249 @@
+"""The content model: plain dataclasses for articles, trees and diagnostics. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+NodeKind = Literal["ask", "do", "solved", "escalate", "goto"]
+NODE_KINDS: tuple[NodeKind, ...] = ("ask", "do", "solved", "escalate", "goto")
+END_KINDS = frozenset({"solved", "escalate"})
+
+
+def _where(locations: dict[tuple[Any, ...], tuple[int, int]], path: tuple[Any, ...]) -> tuple[int, int]:
+    while path:
+        if path in locations:
+            return locations[path]
+        path = path[:-1]
+    return locations.get((), (1, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One located problem in the content: `path:line:col: severity CODE message`."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    severity: Severity
+    message: str
+    hint: str = ""
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.severity} {self.code} {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(slots=True)
+class Link:
+    """A link written in an article body, with where it was written and what it points at."""
+
+    target: str
+    kind: Literal["page", "wiki", "image", "include"]
+    line: int
+    col: int
+    article_id: str | None = None  # set when the link resolves to an article
+
+
+@dataclass(slots=True)
+class Heading:
+    level: int
+    text: str
+    anchor: str
+    line: int
+
+
+@dataclass(slots=True)
+class Article:
+    id: str
+    path: str  # relative to the KB root, with forward slashes
+    title: str
+    body: str
+    body_line: int = 1  # line of the file where the Markdown body starts
+    summary: str = ""
+    tags: list[str] = field(default_factory=list)
+    category: str = ""
+    lang: str = "en"
+    audience: str = "public"
+    status: str = "published"
+    owner: str = ""
+    updated: str = ""
+    related: list[str] = field(default_factory=list)
+    translation_of: str | None = None
+    headings: list[Heading] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown front-matter keys, kept
+    content_hash: str = ""
+    explicit_id: bool = False
+    locations: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, *path: Any) -> tuple[int, int]:
+        """Line and column of a front-matter value, else of the top of the file."""
+        return _where(self.locations, path)
+
+    @property
+    def is_public(self) -> bool:
+        """Reaches the public site: public audience and published."""
+        return self.audience == "public" and self.status == "published"
+
+
+@dataclass(slots=True)
+class Answer:
+    label: str
+    next: str
+    set: dict[str, Any] = field(default_factory=dict)
+    when: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+    col: int = 0
+
+    def allowed(self, facts: dict[str, Any]) -> bool:
+        """True when every `when` fact holds; a list value means any of its items."""
+        for name, wanted in self.when.items():
+            have = facts.get(name)
+            options = wanted if isinstance(wanted, list) else [wanted]
+            if have not in options:
+                return False
+        return True
+
+
+@dataclass(slots=True)
+class CollectField:
+    """An input asked of the caller before a hand-over, e.g. an asset tag."""
+
+    name: str
+    prompt: str
+    pattern: str | None = None
+
+
+@dataclass(slots=True)
+class Escalation:
+    team: str
+    priority: str = ""
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Node:
+    id: str
+    kind: NodeKind
+    prompt: str = ""  # the question (ask), action (do) or outcome (solved) as written
+    text: str = ""  # optional Markdown shown with the step
+    answers: list[Answer] = field(default_factory=list)
+    next: str | None = None  # for `do` steps
+    escalation: Escalation | None = None
+    goto: str | None = None  # "tree" or "tree#node"
+    article: str | None = None
+    image: str | None = None
+    collect: list[CollectField] = field(default_factory=list)
+    audience: str = "public"
+    line: int = 0
+    col: int = 0
+
+    @property
+    def is_end(self) -> bool:
+        return self.kind in END_KINDS
+
+    @property
+    def goto_tree(self) -> str | None:
+        return self.goto.split("#", 1)[0] if self.goto else None
+
+    @property
+    def goto_node(self) -> str | None:
+        if self.goto and "#" in self.goto:
+            return self.goto.split("#", 1)[1]
+        return None
+
+    def targets(self) -> list[str]:
+        """Node ids in the same tree that this node leads to."""
+        if self.kind == "ask":
+            return [a.next for a in self.answers]
+        if self.kind == "do" and self.next:
+            return [self.next]
+        return []
+
+
+@dataclass(slots=True)
+class Tree:
+    id: str
+    path: str
+    title: str
+    start: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    summary: str = ""
+    symptoms: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    category: str = ""
+    lang: str = "en"
+    audience: str = "public"
+    status: str = "published"
+    owner: str = ""
+    updated: str = ""
+    translation_of: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+    locations: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, *path: Any) -> tuple[int, int]:
+        """Line and column of a value in the tree file, else of its nearest parent."""
+        return _where(self.locations, path)
+
+    @property
+    def is_public(self) -> bool:
+        return self.audience == "public" and self.status == "published"
+
+
+@dataclass(slots=True)
+class Category:
+    id: str
+    title: str
+    description: str = ""
+    order: int = 1000
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def title_in(self, lang: str) -> str:
+        return self.translations.get(lang, {}).get("title", self.title)
+
+    def description_in(self, lang: str) -> str:
+        return self.translations.get(lang, {}).get("description", self.description)
+
+
+@dataclass(slots=True)
+class Support:
+    """How end users reach the service desk."""
+
+    name: str = "Service desk"
+    email: str = ""
+    phone: str = ""
+    hours: str = ""
+    ticket_url: str = ""
+
+
+@dataclass(slots=True)
+class Config:
+    """The settings in kb.yaml."""
+
+    title: str = "Help centre"
+    base_url: str = "/"
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    default_language: str = "en"
+    support: Support = field(default_factory=Support)
+    categories: dict[str, Category] = field(default_factory=dict)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    sessions: str | None = None
+    sessions_retention: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def title_in(self, lang: str) -> str:
+        return self.translations.get(lang, {}).get("title", self.title)

@@ -1,0 +1,77 @@
+"""Find headings and links in a Markdown body, with their lines, without rendering it."""
+
+from __future__ import annotations
+
+import re
+
+from kbengine.model import Heading, Link
+from kbengine.slugs import slugify
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_INLINE_CODE = re.compile(r"`+[^`]*`+")
+# [text](target "title") and ![alt](target); the target may be <wrapped>.
+_LINK = re.compile(r"(!?)\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+_REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+_WIKI = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|[^\]]*)?\]\]")
+_INCLUDE = re.compile(r"\[!INCLUDE\s*\[[^\]]*\]\(\s*([^)\s]+)\s*\)\]", re.IGNORECASE)
+_DOCFX_IMAGE = re.compile(r":::image\b[^\n]*?\bsource=\"([^\"]+)\"")
+_HTML_IMG = re.compile(r"<img\b[^>]*?\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE)
+_IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp")
+
+
+def scan_body(body: str, first_line: int) -> tuple[list[Heading], list[Link]]:
+    """Headings and links of a Markdown body whose first line is line `first_line` of the file."""
+    headings: list[Heading] = []
+    links: list[Link] = []
+    fence: str | None = None
+    seen_anchors: dict[str, int] = {}
+    for offset, line in enumerate(body.splitlines()):
+        number = first_line + offset
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opened:
+            fence = opened.group(1)
+            continue
+        if line.startswith(("    ", "\t")) and not line.strip().startswith(("-", "*", ">", "1")):
+            continue  # indented code block
+        heading = _ATX.match(line)
+        if heading:
+            text = heading.group(2).strip()
+            anchor = slugify(text) or "section"
+            if anchor in seen_anchors:  # same rule as the renderer's toc: -1, -2, ...
+                seen_anchors[anchor] += 1
+                anchor = f"{anchor}-{seen_anchors[anchor]}"
+            else:
+                seen_anchors[anchor] = 0
+            headings.append(Heading(len(heading.group(1)), text, anchor, number))
+        code_free = _INLINE_CODE.sub(lambda m: " " * len(m.group(0)), line)
+        links.extend(_links_in(code_free, number))
+    return headings, links
+
+
+def _links_in(line: str, number: int) -> list[Link]:
+    found: list[Link] = []
+    includes = [(m.start(), m.end()) for m in _INCLUDE.finditer(line)]
+    for match in _INCLUDE.finditer(line):
+        found.append(Link(match.group(1), "include", number, match.start(1) + 1))
+    for match in _LINK.finditer(line):
+        if any(start <= match.start() < end for start, end in includes):
+            continue
+        target = match.group(2)
+        kind = "image" if match.group(1) or target.lower().endswith(_IMAGE_EXT) else "page"
+        found.append(Link(target, kind, number, match.start(2) + 1))
+    ref = _REF_DEF.match(line)
+    if ref:
+        target = ref.group(1)
+        kind = "image" if target.lower().endswith(_IMAGE_EXT) else "page"
+        found.append(Link(target, kind, number, ref.start(1) + 1))
+    for match in _WIKI.finditer(line):
+        found.append(Link(match.group(1).strip(), "wiki", number, match.start() + 1))
+    for pattern in (_DOCFX_IMAGE, _HTML_IMG):
+        for match in pattern.finditer(line):
+            found.append(Link(match.group(1), "image", number, match.start(1) + 1))
+    return found

@@ -1,0 +1,315 @@
+"""Read KB files: text decoding, front matter, articles, trees and kb.yaml.
+
+A reader returns model objects *and* diagnostics; it never raises on bad content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from kbengine import schema
+from kbengine.model import (
+    Answer,
+    Article,
+    Category,
+    CollectField,
+    Config,
+    Diagnostic,
+    Escalation,
+    Node,
+    Support,
+    Tree,
+)
+from kbengine.scan import scan_body
+from kbengine.slugs import slugify
+from kbengine.yamlfile import YamlDocument, parse_yaml
+
+_FENCE_LINE = re.compile(r"^---\s*$")
+_FENCE_END = re.compile(r"^(---|\.\.\.)\s*$")
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_ARTICLE_DEFAULTS = {"audience": "public", "status": "published"}
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def decode(data: bytes, rel: str) -> tuple[str | None, list[Diagnostic]]:
+    """UTF-8 text of a file (a BOM is dropped), or a located diagnostic."""
+    if not data.strip():
+        return None, [Diagnostic(rel, 1, 1, "KB102", "error", "the file is empty",
+                                 "add content or delete the file")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, [Diagnostic(
+            rel, line, col, "KB101", "error",
+            f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} cannot be read)",
+            "save the file as UTF-8 in your editor")]
+
+
+def split_front_matter(text: str) -> tuple[str | None, int, str, int]:
+    """(front matter, its first line, body, the body's first line); front matter may be None."""
+    lines = text.splitlines(keepends=True)
+    if not lines or not _FENCE_LINE.match(lines[0]):
+        return None, 0, text, 1
+    for number, line in enumerate(lines[1:], start=1):
+        if _FENCE_END.match(line):
+            return "".join(lines[1:number]), 2, "".join(lines[number + 1:]), number + 2
+    return None, 0, text, 1  # no closing fence: the '---' is a thematic break
+
+
+def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Article | None, list[Diagnostic]]:
+    """An article from a Markdown file with optional YAML front matter."""
+    text, diagnostics = decode(data, rel)
+    if text is None:
+        return None, diagnostics
+    front, front_line, body, body_line = split_front_matter(text)
+    meta: dict[str, Any] = {}
+    doc = YamlDocument({})
+    if front is not None and front.strip():
+        parsed, problems = parse_yaml(front, rel, line_offset=front_line - 1)
+        diagnostics += problems
+        if parsed is not None and isinstance(parsed.data, dict):
+            doc, meta = parsed, parsed.data
+        elif parsed is not None and parsed.data is not None:
+            diagnostics.append(Diagnostic(rel, front_line, 1, "KB201", "error",
+                                          "the front matter must be key: value lines",
+                                          "start each line with a field name and a colon"))
+    if meta:
+        for problem in schema.validate("article", doc, rel, "warning", code="KB203"):
+            diagnostics.append(_with_default(problem))
+        for name in schema.error_fields("article", meta):
+            meta.pop(name, None)  # a foreign value falls back to the default
+
+    body, heading_title = _take_title_heading(body)
+    headings, links = scan_body(body, body_line)
+    stem = PurePosixPath(rel).stem
+    title = _text(meta.get("title")) or heading_title or stem.replace("-", " ").capitalize()
+    parts = PurePosixPath(rel).parts
+    folder_category = slugify(parts[1]) if len(parts) > 2 and parts[0] == "articles" else ""
+    known = set(schema.load_schema("article")["properties"])
+    article = Article(
+        id=_text(meta.get("id")) or slugify(stem) or "article",
+        path=rel,
+        title=title,
+        body=body,
+        body_line=body_line,
+        summary=_text(meta.get("summary")) or _text(meta.get("description")),
+        tags=[str(tag) for tag in meta.get("tags") or []],
+        category=_text(meta.get("category")) or folder_category,
+        lang=_text(meta.get("lang")) or default_lang,
+        audience=meta.get("audience") or "public",
+        status=meta.get("status") or "published",
+        owner=_text(meta.get("owner")),
+        updated=_text(meta.get("updated")),
+        related=list(meta.get("related") or []),
+        translation_of=_text(meta.get("translation_of")) or None,
+        headings=headings,
+        links=links,
+        extra={key: value for key, value in meta.items() if key not in known},
+        content_hash=content_hash(data),
+        explicit_id="id" in meta,
+        locations=doc.values,
+    )
+    return article, diagnostics
+
+
+def _with_default(problem: Diagnostic) -> Diagnostic:
+    field = problem.message.split("'")[1] if "'" in problem.message else ""
+    default = _ARTICLE_DEFAULTS.get(field)
+    suffix = f"; using '{default}'" if default else "; ignoring it"
+    return Diagnostic(problem.path, problem.line, problem.col, problem.code, problem.severity,
+                      problem.message + suffix, problem.hint)
+
+
+def _take_title_heading(body: str) -> tuple[str, str]:
+    """Drop a leading `# Title` line (it becomes the page title); the line count stays the same."""
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        match = _H1.match(line)
+        if match:
+            lines[index] = ""
+            return "\n".join(lines), match.group(1).strip()
+        break
+    return body, ""
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | None, list[Diagnostic]]:
+    """A troubleshooting tree from a YAML file."""
+    text, diagnostics = decode(data, rel)
+    if text is None:
+        return None, diagnostics
+    doc, problems = parse_yaml(text, rel)
+    diagnostics += problems
+    if doc is None:
+        return None, diagnostics
+    if not isinstance(doc.data, dict):
+        diagnostics.append(Diagnostic(rel, 1, 1, "KB201", "error",
+                                      "a tree file must be a mapping with title, start and nodes",
+                                      "see the tree format in docs/formats.md"))
+        return None, diagnostics
+    diagnostics += schema.validate("tree", doc, rel, "error")
+    meta = doc.data
+    nodes: dict[str, Node] = {}
+    raw_nodes = meta.get("nodes")
+    if isinstance(raw_nodes, dict):
+        for node_id, raw in raw_nodes.items():
+            node, node_problems = _load_node(rel, doc, node_id, raw)
+            diagnostics += node_problems
+            if node is not None:
+                nodes[node_id] = node
+    tree = Tree(
+        id=_text(meta.get("id")) or slugify(PurePosixPath(rel).stem) or "tree",
+        path=rel,
+        title=_text(meta.get("title")) or PurePosixPath(rel).stem,
+        start=_text(meta.get("start")),
+        nodes=nodes,
+        summary=_text(meta.get("summary")),
+        symptoms=[str(s) for s in _list(meta.get("symptoms"))],
+        tags=[str(t) for t in _list(meta.get("tags"))],
+        category=_text(meta.get("category")),
+        lang=_text(meta.get("lang")) or default_lang,
+        audience=meta.get("audience") if meta.get("audience") in ("public", "internal") else "public",
+        status=meta.get("status") if meta.get("status") in ("draft", "published", "archived")
+        else "published",
+        owner=_text(meta.get("owner")),
+        updated=_text(meta.get("updated")),
+        translation_of=_text(meta.get("translation_of")) or None,
+        content_hash=content_hash(data),
+        locations=doc.values,
+    )
+    return tree, diagnostics
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _load_node(rel: str, doc: YamlDocument, node_id: str, raw: Any) -> tuple[Node | None, list[Diagnostic]]:
+    line, col = doc.locate(("nodes", node_id), key=True)
+    if not isinstance(raw, dict):
+        return None, []  # the schema already reported the wrong type
+    kinds = [kind for kind in ("ask", "do", "solved", "escalate", "goto") if kind in raw]
+    if not kinds:
+        return None, [Diagnostic(rel, line, col, "KB401", "error",
+                                 f"node '{node_id}' has no kind",
+                                 "give it one of ask, do, solved, escalate or goto")]
+    if len(kinds) > 1:
+        return None, [Diagnostic(rel, line, col, "KB402", "error",
+                                 f"node '{node_id}' has more than one kind: {', '.join(kinds)}",
+                                 "split it into two nodes, the first leading to the second")]
+    kind = kinds[0]
+    problems: list[Diagnostic] = []
+    node = Node(id=node_id, kind=kind, line=line, col=col,  # type: ignore[arg-type]
+                text=_text(raw.get("text")), article=_text(raw.get("article")) or None,
+                image=_text(raw.get("image")) or None,
+                audience="internal" if raw.get("audience") == "internal" else "public")
+    value = raw[kind]
+    if kind == "escalate":
+        if isinstance(value, dict):
+            node.escalation = Escalation(_text(value.get("team")), _text(value.get("priority")),
+                                         _text(value.get("reason")))
+        else:
+            node.escalation = Escalation(_text(value))
+    elif kind == "goto":
+        node.goto = _text(value)
+    else:
+        node.prompt = _text(value)
+    for item in _list(raw.get("collect")):
+        if isinstance(item, dict) and item.get("name") and item.get("prompt"):
+            node.collect.append(CollectField(str(item["name"]), str(item["prompt"]),
+                                             _text(item.get("pattern")) or None))
+    answers = raw.get("answers")
+    if kind == "ask":
+        if isinstance(answers, dict):
+            for label, target in answers.items():
+                a_line, a_col = doc.locate(("nodes", node_id, "answers", label), key=True)
+                if isinstance(target, str):
+                    node.answers.append(Answer(label, target, line=a_line, col=a_col))
+                elif isinstance(target, dict) and isinstance(target.get("next"), str):
+                    node.answers.append(Answer(
+                        label, target["next"],
+                        set=target["set"] if isinstance(target.get("set"), dict) else {},
+                        when=target["when"] if isinstance(target.get("when"), dict) else {},
+                        line=a_line, col=a_col))
+        if not node.answers and not (isinstance(answers, dict) and answers):
+            problems.append(Diagnostic(rel, line, col, "KB408", "error",
+                                       f"question '{node_id}' has no answers",
+                                       "add answers: a label and the id of the node it leads to"))
+    elif answers is not None:
+        a_line, a_col = doc.locate(("nodes", node_id, "answers"), key=True)
+        problems.append(Diagnostic(rel, a_line, a_col, "KB409", "error",
+                                   f"only a question (ask) has answers; '{node_id}' is a {kind} node",
+                                   "turn the node into an ask, or remove the answers"))
+    if kind == "do":
+        node.next = _text(raw.get("next")) or None
+        if node.next is None:
+            problems.append(Diagnostic(rel, line, col, "KB410", "error",
+                                       f"action '{node_id}' has no next step",
+                                       "add next: with the id of the node that follows"))
+    elif "next" in raw:
+        n_line, n_col = doc.locate(("nodes", node_id, "next"), key=True)
+        problems.append(Diagnostic(rel, n_line, n_col, "KB409", "error",
+                                   f"only an action (do) has next; '{node_id}' is a {kind} node",
+                                   "a question leads on through its answers"))
+    if node.collect and kind != "escalate":
+        c_line, c_col = doc.locate(("nodes", node_id, "collect"), key=True)
+        problems.append(Diagnostic(rel, c_line, c_col, "KB411", "warning",
+                                   f"collect on '{node_id}' is only asked at an escalation",
+                                   "move collect to the escalate node"))
+    return node, problems
+
+
+def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
+    """Settings from kb.yaml; missing or wrong values fall back to defaults with a diagnostic."""
+    config = Config()
+    text, diagnostics = decode(data, rel)
+    if text is None:
+        return config, diagnostics
+    doc, problems = parse_yaml(text, rel)
+    diagnostics += problems
+    if doc is None or doc.data is None:
+        return config, diagnostics
+    if not isinstance(doc.data, dict):
+        diagnostics.append(Diagnostic(rel, 1, 1, "KB701", "error", "kb.yaml must be key: value lines",
+                                      "see docs/formats.md for the settings"))
+        return config, diagnostics
+    diagnostics += schema.validate("kb", doc, rel, "error", code="KB701")
+    bad = schema.error_fields("kb", doc.data)
+    raw = {key: value for key, value in doc.data.items() if key not in bad}
+    config.title = _text(raw.get("title")) or config.title
+    config.base_url = _text(raw.get("base_url")) or "/"
+    config.languages = [str(lang) for lang in raw.get("languages") or ["en"]]
+    config.default_language = _text(raw.get("default_language")) or config.languages[0]
+    if config.default_language not in config.languages:
+        config.languages.insert(0, config.default_language)
+    config.translations = raw.get("translations") or {}
+    config.sessions = _text(raw.get("sessions")) or None
+    config.sessions_retention = _text(raw.get("sessions_retention")) or None
+    support = raw.get("support") or {}
+    config.support = Support(**{key: _text(value) for key, value in support.items()})
+    for order, (cat_id, cat) in enumerate((raw.get("categories") or {}).items()):
+        cat = cat or {}
+        config.categories[cat_id] = Category(
+            id=cat_id,
+            title=_text(cat.get("title")) or cat_id.replace("-", " ").capitalize(),
+            description=_text(cat.get("description")),
+            order=cat.get("order", order + 1),
+            translations={lang: value for lang, value in cat.items() if isinstance(value, dict)},
+        )
+    known = set(schema.load_schema("kb")["properties"])
+    config.extra = {key: value for key, value in raw.items() if key not in known}
+    return config, diagnostics
