@@ -1,0 +1,66 @@
+"""Shared fixtures: small KBs written inline, and a copy of the bundled KB."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kbengine.build import KnowledgeBase, compile_kb
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus" / "officedocs-support"
+
+MINIMAL_CONFIG = """\
+title: Test help
+languages: [en, nl]
+support: {email: desk@example.org, phone: "+31 20 555 0100", hours: "Mon-Fri 8-18"}
+categories:
+  accounts: {title: Accounts}
+  printing: {title: Printing}
+"""
+
+WriteKB = Callable[..., Path]
+
+
+@pytest.fixture
+def write_kb(tmp_path: Path) -> WriteKB:
+    """Write a KB from {relative path: text}; text is dedented; bytes are written as they are."""
+
+    def write(files: dict[str, str | bytes], config: str | None = MINIMAL_CONFIG) -> Path:
+        root = tmp_path / "kb"
+        root.mkdir(exist_ok=True)
+        if config is not None:
+            (root / "kb.yaml").write_text(config, "utf-8")
+        for rel, content in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(textwrap.dedent(content).lstrip("\n"), "utf-8")
+        return root
+
+    return write
+
+
+def copy_bundled(target: Path) -> Path:
+    """A private copy of the bundled KB (kb.yaml, articles/, trees/) in `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "kb.yaml", target / "kb.yaml")
+    for folder in ("articles", "trees"):
+        shutil.copytree(REPO / folder, target / folder)
+    return target
+
+
+@pytest.fixture(scope="session")
+def bundled_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_bundled(tmp_path_factory.mktemp("bundled"))
+
+
+@pytest.fixture(scope="session")
+def bundled_kb(bundled_root: Path) -> KnowledgeBase:
+    return compile_kb(bundled_root)
