@@ -1,0 +1,351 @@
+"""The walk engine: a session's state machine over compiled trees. Pure: no I/O, no terminal.
+
+A `Walk` holds the current `State` (tree, node, path, facts, inputs, outcome) and a snapshot
+per stop, so `back` restores an earlier state exactly. Every action is reported to an
+optional listener as an event (a plain dict); replaying those events rebuilds the walk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from kbengine.model import Answer, CollectField, Node, Tree
+
+Outcome = Literal["in_progress", "solved", "escalated", "abandoned"]
+OUTCOMES: tuple[Outcome, ...] = ("in_progress", "solved", "escalated", "abandoned")
+Listener = Callable[[dict[str, Any]], None]
+Clock = Callable[[], str]
+EVENT_ACTIONS = ("answer", "done", "input", "back", "restart", "note", "abandon", "resume")
+
+
+def local_now() -> str:
+    """The current local time as ISO 8601 with its UTC offset."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def quoted(labels: Iterable[str]) -> str:
+    """Answer labels for a message: `"Yes", "No, an error light is on"` (labels may hold commas)."""
+    return ", ".join(f'"{label}"' for label in labels)
+
+
+class WalkError(Exception):
+    """An action that does not apply at this step; `choices` lists what does."""
+
+    def __init__(self, message: str, choices: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.choices = list(choices)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step taken: where the walk was and what the agent answered there."""
+
+    tree: str
+    node: str
+    kind: str
+    prompt: str
+    answer: str | None  # the answer label; "done" for an action; None for a goto
+    at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tree": self.tree, "node": self.node, "kind": self.kind, "prompt": self.prompt,
+                "answer": self.answer, "at": self.at}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    text: str
+    tree: str
+    node: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Where a walk stands. Never changed in place: every action makes a new State."""
+
+    tree: str
+    node: str
+    path: tuple[Step, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    outcome: Outcome = "in_progress"
+
+
+def match_input(item: CollectField, value: str) -> bool:
+    """An input matches when its pattern matches the whole value (re.fullmatch)."""
+    return item.pattern is None or re.fullmatch(item.pattern, value) is not None
+
+
+class Walk:
+    """A walk through one tree (and the trees its gotos enter) for one caller."""
+
+    def __init__(self, trees: Mapping[str, Tree], tree_id: str, *, clock: Clock = local_now,
+                 listener: Listener | None = None) -> None:
+        if tree_id not in trees:
+            raise WalkError(f"there is no tree '{tree_id}'", sorted(trees))
+        self.trees = trees
+        self.tree_id = tree_id
+        self.clock = clock
+        self.listener = listener
+        self.notes: list[Note] = []
+        self.initial = self._arrive(State(tree_id, trees[tree_id].start), clock(), set())
+        self.state = self.initial
+        self.history: list[State] = []  # the state at every earlier stop, oldest first
+
+    # What the agent sees
+
+    @property
+    def tree(self) -> Tree:
+        return self.trees[self.state.tree]
+
+    @property
+    def node(self) -> Node:
+        return self.tree.nodes[self.state.node]
+
+    @property
+    def ended(self) -> bool:
+        return self.state.outcome != "in_progress"
+
+    def choices(self) -> list[Answer]:
+        """The answers shown at this question: those whose `when` guard holds."""
+        if self.node.kind != "ask" or self.ended:
+            return []
+        return [a for a in self.node.answers if a.allowed(self.state.facts)]
+
+    def pending_input(self) -> CollectField | None:
+        """The next input to ask at an escalation, if any is still missing."""
+        if self.node.kind != "escalate" or self.ended:
+            return None
+        return next((c for c in self.node.collect if c.name not in self.state.inputs), None)
+
+    # Actions: each checks first, then commits a new State and reports one event
+
+    def answer(self, label: str, at: str | None = None) -> State:
+        """Take the answer with this label (case and surrounding spaces ignored)."""
+        self._require("ask", "answer")
+        choices = self.choices()
+        wanted = label.strip().casefold()
+        chosen = next((a for a in choices if a.label == label), None) or next(
+            (a for a in choices if a.label.strip().casefold() == wanted), None)
+        if chosen is None:
+            names = [a.label for a in choices]
+            raise WalkError(f"'{label}' is not an answer to \"{self.node.prompt}\"; "
+                            f"the answers are: {quoted(names)}", names)
+        at = at or self.clock()
+        state = replace(self.state, path=(*self.state.path, self._step(chosen.label, at)),
+                        facts={**self.state.facts, **chosen.set})
+        self._move(state, chosen.next, at, "answer", answer=chosen.label)
+        return self.state
+
+    def confirm(self, at: str | None = None) -> State:
+        """Confirm an action step was done and move on to its next step."""
+        self._require("do", "confirm")
+        at = at or self.clock()
+        state = replace(self.state, path=(*self.state.path, self._step("done", at)))
+        self._move(state, self.node.next or "", at, "done")
+        return self.state
+
+    def provide(self, name: str, value: str, at: str | None = None) -> State:
+        """Give an input asked at an escalation; a value not matching its pattern is refused."""
+        item = self.pending_input()
+        if item is None:
+            raise WalkError("no input is asked at this step")
+        if name != item.name:
+            raise WalkError(f"the input asked now is '{item.name}', not '{name}'", [item.name])
+        value = value.strip()
+        if not value:
+            raise WalkError(f"{item.prompt}: a value is needed", [item.name])
+        if not match_input(item, value):
+            raise WalkError(f"{item.prompt}: '{value}' does not match the expected form "
+                            f"{item.pattern}", [item.name])
+        at = at or self.clock()
+        state = replace(self.state, inputs={**self.state.inputs, name: value})
+        if all(c.name in state.inputs for c in self.node.collect):
+            state = replace(state, outcome="escalated")
+        self._commit(state, "input", at, name=name, value=value)
+        return self.state
+
+    def back(self, stop: int | None = None, at: str | None = None) -> State:
+        """Return to an earlier stop (an index into `history`; default the previous one)."""
+        if not self.history:
+            raise WalkError("this is the first step; there is nothing to go back to")
+        index = len(self.history) - 1 if stop is None else stop
+        if not 0 <= index < len(self.history):
+            raise WalkError(f"there is no earlier stop {index}",
+                            [str(n) for n in range(len(self.history))])
+        state = self.history[index]
+        del self.history[index:]
+        self.state = state
+        self._report("back", at or self.clock(), to=index)
+        return state
+
+    def stop_before(self, step: int) -> int:
+        """The stop at which path step `step` (0-based) was taken, for `back`."""
+        earlier = [i for i, s in enumerate(self.history) if len(s.path) <= step]
+        if not 0 <= step < len(self.state.path) or not earlier:
+            raise WalkError(f"there is no earlier step {step + 1}",
+                            [str(n + 1) for n in range(len(self.state.path))])
+        return earlier[-1]
+
+    def restart(self, at: str | None = None) -> State:
+        """Start again at the first step of the tree, with no facts or inputs."""
+        self.history.clear()
+        self.state = self.initial
+        self._report("restart", at or self.clock())
+        return self.state
+
+    def note(self, text: str, at: str | None = None) -> None:
+        """Keep an agent's note; notes are not undone by back or restart."""
+        text = text.strip()
+        if not text:
+            raise WalkError("a note needs some text")
+        at = at or self.clock()
+        self.notes.append(Note(text, self.state.tree, self.state.node, at))
+        self._report("note", at, text=text)
+
+    def abandon(self, at: str | None = None) -> State:
+        """Stop without an outcome (the caller hung up, the problem went away)."""
+        if self.ended:
+            raise WalkError(f"the walk has already ended ({self.state.outcome})")
+        self.state = replace(self.state, outcome="abandoned")
+        self._report("abandon", at or self.clock())
+        return self.state
+
+    def reopen(self, at: str | None = None, **details: Any) -> State:
+        """Continue an abandoned (or unfinished) walk; `details` go into the event."""
+        if self.state.outcome in ("solved", "escalated"):
+            raise WalkError(f"the walk has already ended ({self.state.outcome})")
+        self.state = replace(self.state, outcome="in_progress")
+        self._report("resume", at or self.clock(), **details)
+        return self.state
+
+    def apply(self, event: Mapping[str, Any]) -> None:
+        """Replay one recorded event; raises WalkError when it no longer applies."""
+        action = event.get("event")
+        at = event.get("at")
+        where = (event.get("tree"), event.get("node"))
+        if action in ("answer", "done", "input") and where != (self.state.tree, self.state.node):
+            raise WalkError(f"the recorded step {where[0]}#{where[1]} is not where the walk is now "
+                            f"({self.state.tree}#{self.state.node})")
+        if action == "answer":
+            self.answer(str(event.get("answer", "")), at)
+        elif action == "done":
+            self.confirm(at)
+        elif action == "input":
+            self.provide(str(event.get("name", "")), str(event.get("value", "")), at)
+        elif action == "back":
+            self.back(int(event.get("to", 0)), at)
+        elif action == "restart":
+            self.restart(at)
+        elif action == "note":
+            self.note(str(event.get("text", "")), at)
+        elif action == "abandon":
+            self.abandon(at)
+        elif action == "resume":
+            self.reopen(at)
+        # other events (the session's start) carry no action
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as plain data: for JSON output and for each recorded event."""
+        node = self.node
+        view: dict[str, Any] = {
+            "tree": self.state.tree, "node": self.state.node, "kind": node.kind,
+            "prompt": node.prompt, "outcome": self.state.outcome,
+            "path": [step.as_dict() for step in self.state.path],
+            "facts": dict(self.state.facts), "inputs": dict(self.state.inputs),
+            "notes": [{"text": n.text, "tree": n.tree, "node": n.node, "at": n.at} for n in self.notes],
+        }
+        if node.kind == "ask":
+            view["answers"] = [a.label for a in self.choices()]
+        if node.kind == "escalate" and node.escalation:
+            view["escalation"] = {"team": node.escalation.team, "priority": node.escalation.priority,
+                                  "reason": node.escalation.reason}
+            view["collect"] = [{"name": c.name, "prompt": c.prompt, "pattern": c.pattern}
+                               for c in node.collect if c.name not in self.state.inputs]
+        if node.article:
+            view["article"] = node.article
+        return view
+
+    # Moving between nodes
+
+    def _require(self, kind: str, action: str) -> None:
+        if self.ended:
+            raise WalkError(f"the walk has already ended ({self.state.outcome})")
+        if self.node.kind != kind:
+            raise WalkError(f"cannot {action} here: '{self.state.node}' is a {self.node.kind} step")
+
+    def _step(self, answer: str | None, at: str) -> Step:
+        return Step(self.state.tree, self.state.node, self.node.kind, self.node.prompt, answer, at)
+
+    def _move(self, state: State, target: str, at: str, action: str, **details: Any) -> None:
+        if target not in self.trees[state.tree].nodes:
+            raise WalkError(f"step '{state.node}' leads to '{target}', which is not in tree "
+                            f"'{state.tree}' (run kb check)")
+        self._commit(self._arrive(replace(state, node=target), at, set()), action, at, **details)
+
+    def _arrive(self, state: State, at: str, seen: set[str]) -> State:
+        """Enter a node: follow gotos into other trees, and settle the outcome of an end."""
+        tree = self.trees[state.tree]
+        if state.node not in tree.nodes:
+            raise WalkError(f"tree '{state.tree}' has no node '{state.node}' (run kb check)")
+        node = tree.nodes[state.node]
+        if node.kind == "goto":
+            key = f"{state.tree}#{state.node}"
+            if key in seen:
+                raise WalkError(f"the gotos from '{key}' go round in a circle (run kb check)")
+            target = self.trees.get(node.goto_tree or "")
+            if target is None:
+                raise WalkError(f"step '{state.node}' goes to tree '{node.goto_tree}', "
+                                "which does not exist (run kb check)")
+            step = Step(state.tree, state.node, "goto", node.goto or "", None, at)
+            entered = replace(state, tree=target.id, node=node.goto_node or target.start,
+                              path=(*state.path, step))
+            return self._arrive(entered, at, seen | {key})
+        if node.kind == "solved":
+            return replace(state, outcome="solved")
+        if node.kind == "escalate" and all(c.name in state.inputs for c in node.collect):
+            return replace(state, outcome="escalated")
+        return state
+
+    def _commit(self, state: State, action: str, at: str, **details: Any) -> None:
+        self.history.append(self.state)
+        self.state = state
+        self._report(action, at, **details)
+
+    def _report(self, action: str, at: str, **details: Any) -> None:
+        if self.listener is None:
+            return
+        previous = self.history[-1] if action in ("answer", "done", "input") else self.state
+        event = {"event": action, "at": at, "tree": previous.tree, "node": previous.node,
+                 **details, "state": self.snapshot()}
+        self.listener(event)
+
+
+def replay(trees: Mapping[str, Tree], tree_id: str,
+           events: Iterable[Mapping[str, Any]]) -> tuple[Walk, list[str]]:
+    """Rebuild a walk from its recorded events, as far as they still apply.
+
+    An event that no longer applies (the tree changed) skips the rest of its stretch,
+    up to the next `resume`, since the walk was continued from wherever it stopped then.
+    Returns the walk and a message per stretch that stopped early.
+    """
+    walk = Walk(trees, tree_id)
+    problems: list[str] = []
+    skipping = False
+    for number, event in enumerate(events, start=1):
+        if event.get("event") not in EVENT_ACTIONS:
+            continue
+        if skipping and event.get("event") != "resume":
+            continue
+        skipping = False
+        try:
+            walk.apply(event)
+        except WalkError as error:
+            problems.append(f"event {number} ({event.get('event')}) no longer applies: {error}")
+            skipping = True
+    return walk, problems
