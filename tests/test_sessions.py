@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,10 @@ from kbengine.sessions import (
     sessions_folder,
 )
 
-UTC = timezone.utc
-
 
 def test_the_default_folder_is_in_the_data_home_named_after_the_kb_folder(tmp_path: Path) -> None:
-    folder = sessions_folder(tmp_path / "Service Desk KB", Config(), {"XDG_DATA_HOME": str(tmp_path / "data")})
+    environ = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    folder = sessions_folder(tmp_path / "Service Desk KB", Config(), environ)
     assert folder == tmp_path / "data" / "kbengine" / "sessions" / "service-desk-kb"
 
 
@@ -43,7 +42,8 @@ def test_sessions_in_kb_yaml_is_relative_to_the_kb(tmp_path: Path) -> None:
 
 def test_kb_sessions_in_the_environment_wins(tmp_path: Path) -> None:
     config = Config(sessions="../records")
-    assert sessions_folder(tmp_path / "kb", config, {"KB_SESSIONS": str(tmp_path / "env")}) == tmp_path / "env"
+    environ = {"KB_SESSIONS": str(tmp_path / "env")}
+    assert sessions_folder(tmp_path / "kb", config, environ) == tmp_path / "env"
 
 
 def test_a_sessions_folder_inside_the_build_cache_is_refused(tmp_path: Path) -> None:

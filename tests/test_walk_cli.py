@@ -209,7 +209,8 @@ def test_sessions_show_of_an_unknown_id_is_a_plain_error(kb_root: Path) -> None:
     assert result.exit_code == 1 and "no session 'nope'" in result.stderr
 
 
-def test_purge_uses_the_retention_in_kb_yaml_and_counts_what_it_removed(kb_root: Path, tmp_path: Path) -> None:
+def test_purge_uses_the_retention_in_kb_yaml_and_counts_what_it_removed(kb_root: Path,
+                                                                        tmp_path: Path) -> None:
     _, state = walk_json(kb_root, "printer", "--answer", "Yes")
     record = Path(state["record"])
     lines = [json.loads(line) for line in record.read_text().splitlines()]

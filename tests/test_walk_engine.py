@@ -291,17 +291,18 @@ def knowledge_bases(draw: st.DrawFn, *, broken: bool, guards: bool) -> dict[str,
                 kinds.append("goto")
             kind = draw(st.sampled_from(kinds))
 
-            def target(forward: bool, i: int = i) -> str:
+            def target(forward: bool, i: int = i, ids: list[str] = ids) -> str:
                 if broken and draw(st.integers(0, 5)) == 0:
                     return "missing"
-                return ids[draw(st.integers(i + 1 if forward else 0, count - 1))]
+                return ids[draw(st.integers(i + 1 if forward else 0, len(ids) - 1))]
 
             node = Node(node_id, kind, prompt=f"{tree_id}/{node_id}")
             if kind == "ask":
                 for a in range(draw(st.integers(1, 3))):
                     when = ({"f": draw(st.sampled_from(["x", "y"]))}
                             if guards and a and draw(st.booleans()) else {})
-                    setting = {"f": draw(st.sampled_from(["x", "y"]))} if guards and draw(st.booleans()) else {}
+                    setting = ({"f": draw(st.sampled_from(["x", "y"]))}
+                               if guards and draw(st.booleans()) else {})
                     node.answers.append(Answer(f"a{a}", target(a == 0), set=setting, when=when))
             elif kind == "do":
                 node.next = target(True)
@@ -348,6 +349,15 @@ def act(walk: Walk, action: tuple[str, int]) -> None:
         walk.restart()
 
 
+def attempt(walk: Walk, action: tuple[str, int]) -> bool:
+    """Act; False when the engine refused the action."""
+    try:
+        act(walk, action)
+    except WalkError:
+        return False
+    return True
+
+
 def start(trees: dict[str, Tree]) -> Walk:
     try:
         return Walk(trees, sorted(trees)[-1])
@@ -362,10 +372,7 @@ def test_property_a_walk_never_reaches_a_missing_node(trees: dict[str, Tree],
                                                       actions: list[tuple[str, int]]) -> None:
     walk = start(trees)
     for action in actions:
-        try:
-            act(walk, action)
-        except WalkError:
-            pass
+        attempt(walk, action)
         assert walk.state.tree in trees
         assert walk.state.node in trees[walk.state.tree].nodes
         assert walk.node.kind != "goto"  # gotos are always followed through
@@ -401,9 +408,7 @@ def can_reach_an_end(walk: Walk, seen: set[tuple[str, str, int]]) -> bool:
     moves: list[tuple[str, int]] = ([("answer", i) for i in range(len(node.answers))]
                                     + [("confirm", 0), ("provide", 1)])
     for move in moves:
-        try:
-            act(walk, move)
-        except WalkError:
+        if not attempt(walk, move):
             continue
         found = can_reach_an_end(walk, seen)
         walk.back()  # leave the walk as it was
@@ -420,8 +425,5 @@ def test_property_every_walk_of_a_tree_that_passes_kb_check_can_reach_an_end(
     assume(not [d for d in compiled.diagnostics if d.severity == "error"])
     walk = start(trees)
     for action in actions:
-        try:
-            act(walk, action)
-        except WalkError:
-            pass
+        attempt(walk, action)
         assert can_reach_an_end(walk, set())
