@@ -1,0 +1,102 @@
+"""Build the public site: plan the pages, render them, copy assets and images, index for search,
+all inside a temporary folder that replaces the old site only when everything worked."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kbengine.build import KnowledgeBase
+from kbengine.model import Diagnostic
+from kbengine.site.output import atomic_output
+from kbengine.site.pagefind import index_site
+from kbengine.site.pages import SitePlan, plan_site
+from kbengine.site.render import SiteRenderer, template_folders
+from kbengine.site.sitemap import robots_txt, sitemap_xml
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class ContentErrors(Exception):
+    """The KB has errors (as `kb check` reports them); the site is not built."""
+
+    def __init__(self, errors: list[Diagnostic]) -> None:
+        super().__init__(f"{len(errors)} error(s) in the content")
+        self.errors = errors
+
+
+@dataclass
+class SiteSummary:
+    out: str
+    pages: int
+    files: int
+    bytes: int
+    seconds: float
+    languages: list[str] = field(default_factory=list)
+    warnings: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None,
+               search: bool = True) -> SiteSummary:
+    """Write the public site of `kb` to `out`, whole or not at all."""
+    if kb.errors:
+        raise ContentErrors(kb.errors)
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    with atomic_output(out) as folder:
+        plan = plan_site(kb)
+        renderer = SiteRenderer(plan, copy_assets(kb.root, folder, plan.urls.asset))
+        total = len(plan.pages)
+        for done, page in enumerate(plan.pages, start=1):
+            _write(folder / plan.urls.output_path(page.url), renderer.render(page))
+            if done % 25 == 0 or done == total:
+                report("Rendering pages", done, total)
+        _copy_files(kb.root, folder, renderer.files, plan)
+        _write(folder / "sitemap.xml", sitemap_xml(plan))
+        _write(folder / "robots.txt", robots_txt(plan))
+        if search:
+            report("Indexing for search", 0, 1)
+            index_site(folder)
+            report("Indexing for search", 1, 1)
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+    return SiteSummary(str(out), len(plan.pages), len(files), size,
+                       round(time.perf_counter() - started, 3), plan.languages, len(kb.warnings))
+
+
+def copy_assets(root: Path, folder: Path, asset_url: Callable[[str], str]) -> dict[str, str]:
+    """Copy the default assets, then the KB's own over them; {name: URL with a content version}."""
+    target = folder / "assets"
+    target.mkdir(parents=True, exist_ok=True)
+    for templates in reversed(template_folders(root)):
+        source = templates / "assets"
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+    urls = {}
+    for path in sorted(target.rglob("*")):
+        if path.is_file():
+            name = path.relative_to(target).as_posix()
+            version = hashlib.blake2b(path.read_bytes(), digest_size=4).hexdigest()
+            urls[name] = f"{asset_url(name)}?v={version}"
+    return urls
+
+
+def _copy_files(root: Path, folder: Path, files: set[str], plan: SitePlan) -> None:
+    """Copy the images and documents public pages use; nothing else leaves the KB."""
+    for rel in sorted(files):
+        target = folder / plan.urls.output_path(plan.urls.file(rel))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / rel, target)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")

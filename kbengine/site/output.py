@@ -1,0 +1,87 @@
+"""Atomic output: build the site in a folder next to the target, then swap it in whole.
+
+A failed or killed build leaves the previous site exactly as it was; the leftover
+`.site.building-<pid>` folder of a killed build is removed by the next build.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MARKER = ".kb-site"  # written into every site kb builds; a folder without it is never replaced
+_RENAME_EXCHANGE = 2  # renameat2 flag: swap two paths in one step (Linux)
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically where the system can; False when it cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers(out: Path) -> None:
+    """Delete temporary folders of builds whose process is gone."""
+    for prefix in (f".{out.name}.building-", f".{out.name}.old-"):
+        for folder in out.parent.glob(prefix + "*"):
+            pid = folder.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and (int(pid) == os.getpid() or not _pid_alive(int(pid))):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; the message says why."""
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace a folder that holds something other than a site kb built."""
+    if out.is_file():
+        raise OutputError(f"{out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise OutputError(f"{out} holds files that kb did not build; refusing to replace it "
+                          "(choose another --out, or empty the folder)")
+
+
+@contextmanager
+def atomic_output(out: Path) -> Iterator[Path]:
+    """Yield an empty folder to build in; on success it replaces `out`, on failure it is deleted."""
+    out = out.absolute()
+    check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
+    building = out.parent / f".{out.name}.building-{os.getpid()}"
+    building.mkdir()
+    (building / MARKER).write_text("Built by kb build; replaced whole on every build.\n", "utf-8")
+    try:
+        yield building
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    if out.is_dir() and not out.is_symlink() and _exchange(building, out):
+        shutil.rmtree(building, ignore_errors=True)  # now holds the old site
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(building, out)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,141 @@
+/* kbengine help centre: live search, the troubleshooter path, prefilled contact links.
+   Everything here is an extra: every page works without it. */
+(function () {
+  "use strict";
+  var base = document.body.getAttribute("data-base") || "/";
+  var KEY = "kb-path";
+
+  /* ---- search: results as you type (Pagefind), the form goes to the search page ---- */
+  var pagefind = null;
+  function loadPagefind() {
+    if (!pagefind) {
+      pagefind = import(base + "pagefind/pagefind.js").then(function (pf) {
+        return pf.options({ baseUrl: base }).then(function () { return pf; });
+      });
+    }
+    return pagefind;
+  }
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"]/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
+    });
+  }
+  document.querySelectorAll("form.search-form").forEach(function (form) {
+    var input = form.querySelector("input");
+    var box = form.querySelector(".live-results");
+    form.action = form.getAttribute("data-search-url");
+    var hide = function () { box.hidden = true; };
+    input.addEventListener("input", function () {
+      var query = input.value.trim();
+      if (query.length < 2) { hide(); return; }
+      loadPagefind().then(function (pf) { return pf.debouncedSearch(query, {}, 250); })
+        .then(function (search) {
+          if (!search || input.value.trim() !== query) return null;
+          return Promise.all(search.results.slice(0, 6).map(function (r) { return r.data(); }));
+        })
+        .then(function (items) {
+          if (items === null || items === undefined) return;
+          box.innerHTML = items.length ? "<ul>" + items.map(function (item) {
+            return '<li><a href="' + escapeHtml(item.url) + '"><strong>' + escapeHtml(item.meta.title || item.url) +
+              "</strong><span>" + item.excerpt + "</span></a></li>";
+          }).join("") + "</ul>" : "<p>" + escapeHtml(form.getAttribute("data-none") || "—") + "</p>";
+          box.hidden = false;
+        })
+        .catch(function () { hide(); });
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") hide();
+      if (event.key === "ArrowDown" && !box.hidden) {
+        var first = box.querySelector("a");
+        if (first) { event.preventDefault(); first.focus(); }
+      }
+    });
+    box.addEventListener("keydown", function (event) {
+      var links = Array.prototype.slice.call(box.querySelectorAll("a"));
+      var at = links.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" && at < links.length - 1) { event.preventDefault(); links[at + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); (at > 0 ? links[at - 1] : input).focus(); }
+      if (event.key === "Escape") { hide(); input.focus(); }
+    });
+    document.addEventListener("click", function (event) { if (!form.contains(event.target)) hide(); });
+  });
+
+  var searchUi = document.getElementById("search-ui");
+  if (searchUi && window.PagefindUI) {
+    var ui = new window.PagefindUI({ element: "#search-ui", showSubResults: true, showImages: false,
+      baseUrl: base, bundlePath: base + "pagefind/", autofocus: true });
+    var query = new URLSearchParams(location.search).get("q");
+    if (query) ui.triggerSearch(query);
+  }
+
+  /* ---- troubleshooters: remember the path taken in this tab ---- */
+  var step = document.querySelector("[data-step]");
+  if (!step) return;
+  function load() {
+    try { return JSON.parse(sessionStorage.getItem(KEY)) || []; } catch (e) { return []; }
+  }
+  function save(steps) {
+    try { sessionStorage.setItem(KEY, JSON.stringify(steps)); } catch (e) { /* private mode: no path */ }
+  }
+  var here = location.pathname;
+  var current = step.getAttribute("data-step");
+  var steps = load();
+  var last = steps[steps.length - 1];
+  if (last && last.to === here) {
+    /* arrived by an answer: keep the path */
+  } else {
+    var seen = steps.map(function (s) { return s.step; }).indexOf(current);
+    steps = seen >= 0 ? steps.slice(0, seen) : [];  /* went back, or started afresh */
+  }
+  save(steps);
+
+  var facts = {};
+  steps.forEach(function (s) { Object.assign(facts, s.set || {}); });
+  var fromStart = step.getAttribute("data-start") === "true" && !steps.length || (steps.length && steps[0].start);
+  step.querySelectorAll("a.answer").forEach(function (link) {
+    var when = JSON.parse(link.getAttribute("data-when") || "{}");
+    var allowed = Object.keys(when).every(function (name) {
+      var wanted = Array.isArray(when[name]) ? when[name] : [when[name]];
+      return wanted.indexOf(facts[name]) >= 0;
+    });
+    if (fromStart && !allowed) link.parentNode.hidden = true;
+    link.addEventListener("click", function () {
+      save(steps.concat([{ step: current, prompt: step.getAttribute("data-prompt"),
+        answer: link.getAttribute("data-answer"), set: JSON.parse(link.getAttribute("data-set") || "{}"),
+        to: new URL(link.href, location.href).pathname,
+        start: steps.length ? undefined : step.getAttribute("data-start") === "true" }]));
+    });
+  });
+  var restart = document.querySelector("[data-restart]");
+  if (restart) restart.addEventListener("click", function () { save([]); });
+
+  var lines = steps.map(function (s) { return s.answer ? s.prompt + " - " + s.answer : s.prompt; });
+  var pathBox = document.querySelector("[data-path]");
+  if (pathBox && lines.length) {
+    pathBox.querySelector("ol").innerHTML = steps.map(function (s) {
+      return "<li>" + escapeHtml(s.prompt) + " <b>" + escapeHtml(s.answer || "") + "</b></li>";
+    }).join("");
+    pathBox.hidden = false;
+  }
+
+  /* ---- the contact panel carries the path (same layout as kbengine/site/contact.py) ---- */
+  var panel = document.querySelector(".contact[data-track-path]");
+  if (!panel || !lines.length) return;
+  var data = function (name) { return panel.getAttribute("data-" + name) || ""; };
+  var summary = data("summary");
+  var body = [summary, data("path-label") + ":\n" + lines.map(function (line, i) {
+    return (i + 1) + ". " + line;
+  }).join("\n"), data("page")].filter(Boolean).join("\n\n");
+  var mail = panel.querySelector('[data-contact="mail"]');
+  if (mail) {
+    mail.href = "mailto:" + data("email") + "?subject=" + encodeURIComponent(data("subject")) +
+      "&body=" + encodeURIComponent(body);
+  }
+  var ticket = panel.querySelector('[data-contact="ticket"]');
+  if (ticket) {
+    var fill = { title: data("subject"), summary: summary || data("subject"), path: lines.join(" / ") };
+    ticket.href = Object.keys(fill).reduce(function (url, name) {
+      return url.split("{" + name + "}").join(encodeURIComponent(fill[name]));
+    }, data("ticket"));
+  }
+})();
