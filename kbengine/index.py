@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -37,7 +38,7 @@ from whoosh.analysis import (
 )
 from whoosh.filedb.filestore import RamStorage
 from whoosh.index import FileIndex, LockError, create_in, open_dir
-from whoosh.lang import NoStemmer, NoStopWords
+from whoosh.lang import NoStemmer, NoStopWords, stopwords_for_language
 from whoosh.qparser import syntax
 from whoosh.support.charset import accent_map
 
@@ -475,6 +476,28 @@ def check_syntax(query: str) -> None:
             raise QueryError(f"'{token}' needs a word after it, e.g. {name}:vpn")
 
 
+_LANGUAGE_PREFERENCE = 2.0  # weight of the fields in the language a query appears to be written in
+
+
+def query_language_weights(query: str, languages: list[str]) -> dict[str, float]:
+    """Weigh up the language whose stop words the query uses most ("ik ben mijn ..." is Dutch)."""
+    words = [word.lower() for word in re.findall(r"[^\W\d_]+", query)]
+    counts = {lang: sum(word in _stop_words(lang) for word in words) for lang in languages}
+    best = max(counts.values(), default=0)
+    leaders = [lang for lang, count in counts.items() if count == best]
+    if best == 0 or len(leaders) > 1:
+        return dict.fromkeys(languages, 1.0)
+    return {lang: _LANGUAGE_PREFERENCE if lang == leaders[0] else 1.0 for lang in languages}
+
+
+@functools.cache
+def _stop_words(lang: str) -> frozenset[str]:
+    try:
+        return frozenset(stopwords_for_language(lang))
+    except NoStopWords:
+        return frozenset()
+
+
 class SearchIndex:
     """An open index of one compiled KB; `search` runs one query with filters."""
 
@@ -490,10 +513,15 @@ class SearchIndex:
         check_syntax(query)
         names = FIELD_BOOSTS if internal else _PUBLIC_FIELDS
         search_fields = [f"{name}_{lang}" for lang in languages for name in names]
-        boosts = {f"{name}_{lang}": FIELD_BOOSTS[name] for lang in languages for name in names}
+        weights = query_language_weights(query, languages)
+        boosts = {f"{name}_{lang}": FIELD_BOOSTS[name] * weights[lang]
+                  for lang in languages for name in names}
+        # Plain OrGroup, not OrGroup.factory(): whoosh 2.7's coordination bonus scores a query with
+        # one matching term 0, and BM25F already sums the evidence of every word and field.
         parser = qparser.MultifieldParser(search_fields, self.ix.schema, fieldboosts=boosts,
-                                          group=qparser.OrGroup.factory(0.9))
-        parser.replace_plugin(_FriendlyFieldsPlugin())
+                                          group=qparser.OrGroup)
+        parser.remove_plugin_class(qparser.FieldsPlugin)
+        parser.add_plugin(_FriendlyFieldsPlugin())
         parser.add_plugin(_LanguageFieldsPlugin(languages))
         try:
             parsed = parser.parse(query)
