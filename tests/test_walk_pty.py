@@ -126,3 +126,20 @@ def test_a_walk_killed_with_sigkill_resumes_where_it_was(bundled_root: Path, ses
     session = only_session(sessions)
     assert session.id == session_id and session.outcome == "solved"
     assert [e["event"] for e in session.events] == ["start", "answer", "answer", "resume", "done", "answer"]
+
+
+def test_without_a_tree_it_asks_the_problem_and_offers_matching_trees(bundled_root: Path,
+                                                                      sessions: Path) -> None:
+    child = spawn(bundled_root, sessions)
+    child.expect("What is the problem?")
+    child.sendline("printer offline")
+    child.expect(r"(\d)\S*  Printer does not print")
+    number = child.match.group(1)
+    child.expect("q quit")
+    press(child, number, "Which printer did you choose")
+    press(child, "2", "Add the FollowMe printer from Company Portal")
+    press(child, "a", "Add the FollowMe printer to your computer")  # the step's article, rendered
+    press(child, "x", "Add the FollowMe printer from Company Portal")  # any key: back to the step
+    press(child, "q", "abandoned")
+    assert finish(child) == 0
+    assert only_session(sessions).tree == "printer-not-printing"

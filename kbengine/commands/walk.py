@@ -156,11 +156,12 @@ def _parse_inputs(values: tuple[str, ...]) -> dict[str, str]:
 
 def _search_hits(kb: KnowledgeBase) -> Any:
     def hits(text: str, kind: str) -> list[Any]:
+        from kbengine.search import QueryError, search
+
         try:
-            from kbengine.search import search
-        except ImportError:
-            return []
-        return list(search(kb, text, kind=kind, limit=9).hits)
+            return list(search(kb, text, kind=kind, limit=5).hits)
+        except QueryError:
+            return []  # a query the index cannot run finds nothing; the agent tries other words
 
     return hits
 
