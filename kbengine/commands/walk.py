@@ -212,8 +212,8 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       kb walk printer-not-printing --ticket INC0012345
       kb walk
       kb walk --resume 20240501-143012-3fa9
-      kb walk printer-not-printing --answer Yes --answer No --json
-      kb walk printer-not-printing --answer "It will not switch on" --input asset_tag=NL12345
+      kb walk printer-not-printing --answer FollowMe --answer "my job is not in the list" --json
+      kb walk --resume 20240501-143012-3fa9 --answer No --input asset_tag=NL12345 --json
     """
     from kbengine.terminal import interactive
 
