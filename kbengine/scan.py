@@ -8,15 +8,18 @@ from kbengine.model import Heading, Link
 from kbengine.slugs import slugify
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_ATX = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _INLINE_CODE = re.compile(r"`+[^`]*`+")
-# [text](target "title") and ![alt](target); the target may be <wrapped>.
-_LINK = re.compile(r"(!?)\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+# Every pattern below stops scanning at the next '[' (or '<', ':::') and never backtracks
+# (possessive `*+`), so a hostile line of a million brackets is read in linear time.
+# [text](target "title") and ![alt](target); the target may be <wrapped> or hold (balanced) parens.
+_LINK = re.compile(r"(!?)\[(?:[^\[\]]|\[[^\[\]]*\])*+\]\(\s*+<?((?:[^()\s<>\[\]]|\([^()\s<>\[\]]*\))*+)>?"
+                   r"(?:\s+[\"'(][^)\[]*)?\)")
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
-_WIKI = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|[^\]]*)?\]\]")
-_INCLUDE = re.compile(r"\[!INCLUDE\s*\[[^\]]*\]\(\s*([^)\s]+)\s*\)\]", re.IGNORECASE)
-_DOCFX_IMAGE = re.compile(r":::image\b[^\n]*?\bsource=\"([^\"]+)\"")
-_HTML_IMG = re.compile(r"<img\b[^>]*?\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE)
+_WIKI = re.compile(r"\[\[([^\[\]|#]+)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
+_INCLUDE = re.compile(r"\[!INCLUDE\s*\[[^\[\]]*\]\(\s*([^()\s\[\]]+)\s*\)\]", re.IGNORECASE)
+_DOCFX_IMAGE = re.compile(r":::image\b(?:(?!:::).)*?\bsource=\"([^\"]+)\"")
+_HTML_IMG = re.compile(r"<img\b[^<>]*?\bsrc=[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp")
 
 
@@ -38,19 +41,32 @@ def scan_body(body: str, first_line: int) -> tuple[list[Heading], list[Link]]:
             continue
         if line.startswith(("    ", "\t")) and not line.strip().startswith(("-", "*", ">", "1")):
             continue  # indented code block
-        heading = _ATX.match(line)
+        heading = atx_heading(line)
         if heading:
-            text = heading.group(2).strip()
+            level, text = heading
             anchor = slugify(text) or "section"
             if anchor in seen_anchors:  # same rule as the renderer's toc: -1, -2, ...
                 seen_anchors[anchor] += 1
                 anchor = f"{anchor}-{seen_anchors[anchor]}"
             else:
                 seen_anchors[anchor] = 0
-            headings.append(Heading(len(heading.group(1)), text, anchor, number))
+            headings.append(Heading(level, text, anchor, number))
         code_free = _INLINE_CODE.sub(lambda m: " " * len(m.group(0)), line)
         links.extend(_links_in(code_free, number))
     return headings, links
+
+
+def atx_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of a `## Heading ##` line, else None."""
+    match = _ATX.match(line)
+    if not match or not (match.group(2) or "").strip():
+        return None
+    text = match.group(2).strip()
+    # The closing #s are dropped in Python: as a regex (`\s*#*\s*$`) they take quadratic time.
+    unclosed = text.rstrip("#")
+    if unclosed != text and (not unclosed or unclosed[-1] in " \t"):
+        text = unclosed.strip()
+    return (len(match.group(1)), text) if text else None
 
 
 def _links_in(line: str, number: int) -> list[Link]:

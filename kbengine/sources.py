@@ -23,13 +23,12 @@ from kbengine.model import (
     Support,
     Tree,
 )
-from kbengine.scan import scan_body
+from kbengine.scan import atx_heading, scan_body
 from kbengine.slugs import slugify
 from kbengine.yamlfile import YamlDocument, parse_yaml
 
 _FENCE_LINE = re.compile(r"^---\s*$")
 _FENCE_END = re.compile(r"^(---|\.\.\.)\s*$")
-_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 _ARTICLE_DEFAULTS = {"audience": "public", "status": "published"}
 
 
@@ -135,10 +134,10 @@ def _take_title_heading(body: str) -> tuple[str, str]:
     for index, line in enumerate(lines):
         if not line.strip():
             continue
-        match = _H1.match(line)
-        if match:
+        heading = atx_heading(line)
+        if heading and heading[0] == 1:
             lines[index] = ""
-            return "\n".join(lines), match.group(1).strip()
+            return "\n".join(lines), heading[1]
         break
     return body, ""
 

@@ -138,6 +138,8 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
     except yaml.YAMLError as error:  # reader errors such as control characters
         return None, [Diagnostic(rel, 1 + line_offset, 1, "KB103", "error",
                                  f"YAML syntax error: {error}", "")]
+    except RecursionError:  # PyYAML composes recursively: '[[[[...' thousands deep
+        return None, [_too_deep(rel, line_offset)]
     builder = _Builder(rel, line_offset)
     if root is None:
         builder.doc.data = None
@@ -149,9 +151,13 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
                                  f"the YAML expands to more than {MAX_VALUES} values",
                                  "aliases that repeat aliases multiply; write the values out")]
     except RecursionError:
-        return None, [Diagnostic(rel, 1 + line_offset, 1, "KB105", "error",
-                                 "the YAML is nested too deeply to read", "")]
+        return None, [_too_deep(rel, line_offset)]
     return builder.doc, builder.diagnostics
+
+
+def _too_deep(rel: str, line_offset: int) -> Diagnostic:
+    return Diagnostic(rel, 1 + line_offset, 1, "KB105", "error", "the YAML is nested too deeply to read",
+                      "flatten the lists and mappings; content is never nested this deep")
 
 
 def _syntax_hint(problem: str) -> str:
