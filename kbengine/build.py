@@ -10,7 +10,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ Progress = Callable[[int, int], None]
 def _code_version() -> str:
     """The release plus the newest module time, so a changed kbengine never reads an old cache."""
     package = Path(__file__).parent
-    newest = max(p.stat().st_mtime_ns for p in package.glob("*.py"))
+    newest = max(p.stat().st_mtime_ns for p in [*package.glob("*.py"), *package.glob("schemas/*.json")])
     return f"{_release}-{newest}"
 
 
@@ -155,13 +155,15 @@ def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None 
     parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = cache.state["parsed"] if cache else {}
     new_parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = {}
 
-    def load(rel: str, loader: Callable[[str, bytes], tuple[Any, list[Diagnostic]]]) -> Any:
+    def load(rel: str, loader: Callable[[str, bytes], tuple[Any, list[Diagnostic]]], salt: str = "") -> Any:
+        # `salt` holds the settings a parse depends on: a new default language re-reads every file
+        key = f"{hashes[rel]}{salt}"
         entry = parsed.get(rel)
-        if entry is None or entry[0] != hashes[rel]:
+        if entry is None or entry[0] != key:
             data = fresh.get(rel)
             if data is None:
                 data = (root / rel).read_bytes()
-            entry = (hashes[rel], *loader(rel, data))
+            entry = (key, *loader(rel, data))
         new_parsed[rel] = entry
         diagnostics.extend(entry[2])
         return entry[1]
@@ -174,7 +176,7 @@ def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None 
     articles: list[Article] = []
     for done, rel in enumerate(article_files, start=1):
         if rel in hashes:
-            article = load(rel, lambda r, d: load_article(r, d, lang))
+            article = load(rel, lambda r, d: load_article(r, d, lang), salt=lang)
             if article is not None:
                 articles.append(article)
         if progress and (done % 50 == 0 or done == total):
@@ -182,7 +184,7 @@ def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None 
     trees: list[Tree] = []
     for rel in tree_files:
         if rel in hashes:
-            tree = load(rel, lambda r, d: load_tree(r, d, lang))
+            tree = load(rel, lambda r, d: load_tree(r, d, lang), salt=lang)
             if tree is not None:
                 trees.append(tree)
     if progress:
@@ -223,7 +225,9 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
                     "give each article its own id"))
             continue
         for article in group:
-            article.id = _path_id(article.path)
+            # a copy: the cached parse keeps the id from the file name, which a later compile needs
+            # once the collision is gone
+            article = replace(article, id=_path_id(article.path))
             result[article.id] = article
             others = ", ".join(a.path for a in group if a is not article)
             diagnostics.append(Diagnostic(
