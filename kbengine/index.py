@@ -554,14 +554,15 @@ class SearchIndex:
         only = _filter(kind, lang, tags, audience, drafts)
         with self.ix.searcher() as searcher:
             try:
-                # optimize=False: whoosh 2.7's block-quality skipping loses matches of NOT queries
-                results = searcher.search(parsed, filter=only, limit=max(1, limit), terms=True,
-                                          optimize=False)
+                # optimize=False: whoosh 2.7's block-quality skipping loses matches of NOT queries,
+                # and without it the collector counts every filtered match in the same pass
+                collector = searcher.collector(limit=max(1, limit), filter=only, optimize=False)
+                searcher.search_with_collector(parsed, collector)
+                results = collector.results()
                 results.formatter = _Marker()
                 matches = [Match(hit["key"], float(hit.score), self._snippet(hit, audience))
                            for hit in results]
-                # len(results) would count without the filter (whoosh 2.7), so count ourselves
-                total = len(set(searcher.docs_for_query(parsed)) & set(searcher.docs_for_query(only)))
+                total = collector.count()
             except Exception as error:  # whoosh fails on a few odd query shapes: say which
                 if _healthy(searcher):
                     raise QueryError(f"this query cannot be run ({type(error).__name__}); "

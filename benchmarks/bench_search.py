@@ -1,0 +1,170 @@
+"""Search benchmarks: index build and query latency, kbengine (Whoosh) beside SQLite FTS5 (porter).
+
+    python benchmarks/bench_search.py            # corpus + 10,000 synthetic articles + kb search
+    python benchmarks/bench_search.py --quick    # 2,000 synthetic articles, fewer rounds
+
+Both engines index the same documents (title, summary, plain body) and answer the same ~50
+queries with their top 10. kbengine's figure is a whole `search` call on an open index:
+parsing, ranking, total count, highlighted snippets and "did you mean".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from generate import generate  # noqa: E402
+
+from kbengine.build import KnowledgeBase, compile_kb  # noqa: E402
+from kbengine.index import index_folder, open_index, plain_text  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "corpus" / "officedocs-support"
+QUERIES = [
+    "outlook crashes on startup", "outlook keeps asking for password", "cannot open attachment",
+    "shared mailbox not showing", "calendar not syncing", "emails stuck in outbox",
+    "mailbox full", "out of office reply", "teams meeting no audio", "teams camera not working",
+    "cannot share screen in teams", "teams sign in error", "onedrive sync error",
+    "onedrive files not uploading", "restore deleted file", "sharepoint access denied",
+    "excel formulas not calculating", "excel file is corrupted", "word document won't open",
+    "powerpoint crashes when presenting", "office activation failed", "product key not valid",
+    "install office 365", "uninstall office", "office update failed", "printer offline",
+    "print job stuck in queue", "password reset", "account locked", "multi-factor authentication",
+    "new phone authenticator", "vpn not connecting", "wifi keeps disconnecting", "slow computer",
+    "laptop battery drains fast", "blue screen error", "bitlocker recovery key",
+    "external monitor not detected", "docking station", "license expired", "error code 0x80070005",
+    "macro security warning", "add-in disabled", "proxy server settings", "dns resolution fails",
+    "certificate error", "sync conflict", "permission denied folder", "browser cache",
+    "firewall blocking connection",
+]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def corpus_kb(work: Path) -> Path:
+    root = work / "corpus"
+    shutil.copytree(CORPUS, root / "articles")
+    (root / "kb.yaml").write_text("title: Office support corpus\nlanguages: [en]\n", "utf-8")
+    return root
+
+
+def bench_kbengine(kb: KnowledgeBase, rounds: int) -> dict[str, float]:
+    shutil.rmtree(index_folder(kb.root), ignore_errors=True)
+    started = time.perf_counter()
+    index, _ = open_index(kb)  # no index yet: a full build
+    build = time.perf_counter() - started
+    with index.ix.searcher() as searcher:
+        documents = searcher.doc_count()
+    for query in QUERIES:  # warm-up: caches, first-use imports
+        index.search(query)
+    times = []
+    for _ in range(rounds):
+        for query in QUERIES:
+            started = time.perf_counter()
+            index.search(query, limit=10)
+            times.append(time.perf_counter() - started)
+    index.close()
+    return {"docs": documents, "build_s": build, "docs_per_s": documents / build,
+            "p50_ms": percentile(times, 0.5) * 1000, "p95_ms": percentile(times, 0.95) * 1000}
+
+
+def bench_fts5(kb: KnowledgeBase, work: Path, rounds: int) -> dict[str, float]:
+    path = work / "fts5.sqlite"
+    path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, title, summary, body, "
+               "tokenize='porter')")
+    rows = [(f"article:{a.id}", a.title, a.summary, plain_text(a.body)) for a in kb.articles.values()]
+    rows += [(f"tree:{t.id}", t.title, t.summary, " ".join(t.symptoms)) for t in kb.trees.values()]
+    db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)", rows)
+    db.commit()
+    build = time.perf_counter() - started
+
+    def run(query: str) -> None:
+        words = " OR ".join(f'"{word}"' for word in query.replace('"', " ").split())
+        db.execute("SELECT key, bm25(docs, 0, 4.0, 2.0, 1.0) AS rank, "
+                   "snippet(docs, 3, '[[', ']]', ' … ', 12) FROM docs WHERE docs MATCH ? "
+                   "ORDER BY rank LIMIT 10", (words,)).fetchall()
+        db.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (words,)).fetchone()
+
+    for query in QUERIES:
+        run(query)
+    times = []
+    for _ in range(rounds):
+        for query in QUERIES:
+            started = time.perf_counter()
+            run(query)
+            times.append(time.perf_counter() - started)
+    db.close()
+    return {"docs": len(rows), "build_s": build, "docs_per_s": len(rows) / build,
+            "p50_ms": percentile(times, 0.5) * 1000, "p95_ms": percentile(times, 0.95) * 1000}
+
+
+def bench_whole_process(work: Path, runs: int) -> float:
+    """Median wall time of `kb search printer says offline` on the bundled KB (index warm)."""
+    root = work / "bundled"
+    root.mkdir()
+    shutil.copy2(REPO / "kb.yaml", root / "kb.yaml")
+    for folder in ("articles", "trees"):
+        shutil.copytree(REPO / folder, root / folder)
+    command = [shutil.which("kb") or "kb", "search", "--root", str(root), "printer", "says", "offline"]
+    subprocess.run(command, capture_output=True, check=False)  # compiles and builds the index
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def row(name: str, engine: str, figures: dict[str, float]) -> str:
+    return (f"| {name} | {engine} | {figures['docs']:,} | {figures['build_s']:.1f} s | "
+            f"{figures['docs_per_s']:,.0f} | {figures['p50_ms']:.1f} ms | {figures['p95_ms']:.1f} ms |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2,000 synthetic articles, fewer rounds")
+    args = parser.parse_args()
+    synthetic_size = 2_000 if args.quick else 10_000
+    rounds = 2 if args.quick else 5
+    lines = ["| KB | engine | documents | index build | docs/s | query p50 | query p95 |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
+        work = Path(folder)
+        kbs = [("officedocs-support corpus", corpus_kb(work))] if CORPUS.is_dir() else []
+        kbs.append((f"synthetic {synthetic_size:,}", generate(work / "synthetic", synthetic_size,
+                                                              200, seed=1)))
+        for name, root in kbs:
+            kb = compile_kb(root)
+            print(f"{name}: {len(kb.articles):,} articles, {len(kb.trees)} trees compiled", file=sys.stderr)
+            lines.append(row(name, "kbengine (Whoosh)", bench_kbengine(kb, rounds)))
+            lines.append(row(name, "SQLite FTS5 porter", bench_fts5(kb, work, rounds)))
+        whole = bench_whole_process(work, 5 if args.quick else 10)
+    print(f"Measured {date.today()} on {platform.node() or 'this machine'} ({os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {platform.system()}); {len(QUERIES)} queries x "
+          f"{rounds} rounds, top 10.\n")
+    print("\n".join(lines))
+    print(f"\nWhole-process `kb search printer says offline` on the bundled KB: median of "
+          f"{5 if args.quick else 10} runs = {whole * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
