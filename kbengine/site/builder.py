@@ -3,8 +3,13 @@ all inside a temporary folder that replaces the old site only when everything wo
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
+import multiprocessing
+import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,6 +25,9 @@ from kbengine.site.render import SiteRenderer, template_folders
 from kbengine.site.sitemap import robots_txt, sitemap_xml
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+_PARALLEL_FROM = 400  # pages; below this, starting worker processes costs more than it saves
+_CHUNK = 100
+_worker: tuple[SiteRenderer, Path] | None = None  # set in each forked worker
 
 
 class ContentErrors(Exception):
@@ -54,12 +62,8 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
     with atomic_output(out) as folder:
         plan = plan_site(kb)
         renderer = SiteRenderer(plan, copy_assets(kb.root, folder, plan.urls.asset))
-        total = len(plan.pages)
-        for done, page in enumerate(plan.pages, start=1):
-            _write(folder / plan.urls.output_path(page.url), renderer.render(page))
-            if done % 25 == 0 or done == total:
-                report("Rendering pages", done, total)
-        _copy_files(kb.root, folder, renderer.files, plan)
+        used_files = _render_pages(renderer, folder, report)
+        _copy_files(kb.root, folder, used_files, plan)
         _write(folder / "sitemap.xml", sitemap_xml(plan))
         _write(folder / "robots.txt", robots_txt(plan))
         if search:
@@ -70,6 +74,51 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
         size = sum(p.stat().st_size for p in files)
     return SiteSummary(str(out), len(plan.pages), len(files), size,
                        round(time.perf_counter() - started, 3), plan.languages, len(kb.warnings))
+
+
+def _render_pages(renderer: SiteRenderer, folder: Path, report: Progress) -> set[str]:
+    """Render and write every page, in worker processes for big sites; the KB files pages use."""
+    global _worker
+    pages, total = renderer.plan.pages, len(renderer.plan.pages)
+    workers = min(os.cpu_count() or 1, 8)
+    if total < _PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for done, page in enumerate(pages, start=1):
+            _write(folder / renderer.plan.urls.output_path(page.url), renderer.render(page))
+            if done % 25 == 0 or done == total:
+                report("Rendering pages", done, total)
+        return renderer.files
+    # Forked workers inherit the compiled KB and the renderer: nothing big is pickled.
+    _worker = (renderer, folder)
+    try:
+        chunks = [range(start, min(start + _CHUNK, total)) for start in range(0, total, _CHUNK)]
+        used: set[str] = set()
+        done = 0
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_die_with_parent) as pool:
+            for files, count in pool.imap_unordered(_render_chunk, chunks):
+                used |= files
+                done += count
+                report("Rendering pages", done, total)
+        return used
+    finally:
+        _worker = None
+
+
+def _die_with_parent() -> None:
+    """A killed build must not leave workers writing into its folder (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+def _render_chunk(indexes: range) -> tuple[set[str], int]:
+    assert _worker is not None
+    renderer, folder = _worker
+    for index in indexes:
+        page = renderer.plan.pages[index]
+        _write(folder / renderer.plan.urls.output_path(page.url), renderer.render(page))
+    return renderer.files, len(indexes)
 
 
 def copy_assets(root: Path, folder: Path, asset_url: Callable[[str], str]) -> dict[str, str]:
