@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 import networkx as nx
 
+from kbengine.guards import check_guards
 from kbengine.model import Article, Config, Diagnostic, Tree
 
 _EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
@@ -135,6 +136,7 @@ def build_graph(config: Config, articles: dict[str, Article], trees: dict[str, T
         _add_tree(g, tree, articles, trees, diagnostics)
     _check_tree_flow(g, trees, diagnostics)
     _check_goto_cycles(trees, diagnostics)
+    diagnostics.extend(check_guards(trees))
     _check_translations(articles, trees, diagnostics)
     return Compiled(KBGraph(g), diagnostics)
 
