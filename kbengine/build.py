@@ -224,12 +224,12 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
                     f"id '{article_id}' is already used by {first.path}",
                     "give each article its own id"))
             continue
-        for article in group:
+        for parsed in group:
             # a copy: the cached parse keeps the id from the file name, which a later compile needs
             # once the collision is gone
-            article = replace(article, id=_path_id(article.path))
+            article = replace(parsed, id=_path_id(parsed.path))
             result[article.id] = article
-            others = ", ".join(a.path for a in group if a is not article)
+            others = ", ".join(a.path for a in group if a is not parsed)
             diagnostics.append(Diagnostic(
                 article.path, 1, 1, "KB302", "warning",
                 f"file name gives the id '{article_id}', as does {others}; using '{article.id}'",

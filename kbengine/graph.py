@@ -250,7 +250,7 @@ def _add_tree(g: nx.MultiDiGraph, tree: Tree, articles: dict[str, Article],
         g.add_edge(key, node_key(tree.id, node.id), kind="has_node")
     if tree.start and tree.start in tree.nodes:
         g.add_edge(key, node_key(tree.id, tree.start), kind="starts_at")
-    elif tree.start:
+    elif tree.start and tree.start not in tree.unreadable:
         line, col = tree.where("start")
         diagnostics.append(Diagnostic(tree.path, line, col, "KB403", "error",
                                       f"start node '{tree.start}' does not exist",
@@ -260,7 +260,7 @@ def _add_tree(g: nx.MultiDiGraph, tree: Tree, articles: dict[str, Article],
         for answer in node.answers:
             if answer.next in tree.nodes:
                 g.add_edge(source, node_key(tree.id, answer.next), kind="answer", label=answer.label)
-            else:
+            elif answer.next not in tree.unreadable:
                 diagnostics.append(Diagnostic(
                     tree.path, answer.line, answer.col, "KB404", "error",
                     f"answer '{answer.label}' leads to node '{answer.next}', which does not exist",
@@ -268,7 +268,7 @@ def _add_tree(g: nx.MultiDiGraph, tree: Tree, articles: dict[str, Article],
         if node.next:
             if node.next in tree.nodes:
                 g.add_edge(source, node_key(tree.id, node.next), kind="next")
-            else:
+            elif node.next not in tree.unreadable:
                 line, col = tree.where("nodes", node.id, "next")
                 diagnostics.append(Diagnostic(
                     tree.path, line, col, "KB404", "error",
@@ -331,6 +331,9 @@ def _check_tree_flow(g: nx.MultiDiGraph, trees: dict[str, Tree],
         if kind in ("answer", "next", "goto"):
             flow.add_edge(source, target)
     ends = [k for k, kind in g.nodes(data="node_kind") if kind in ("solved", "escalate")]
+    # a step leading to an unreadable node may well end there: its own error is enough
+    ends += [node_key(t.id, n.id) for t in trees.values() for n in t.nodes.values()
+             if set(n.targets()) & set(t.unreadable)]
     can_end = set(ends)
     reverse = flow.reverse(copy=False)
     for end in ends:
@@ -348,7 +351,9 @@ def _check_tree_flow(g: nx.MultiDiGraph, trees: dict[str, Tree],
                     tree.path, node.line, node.col, "KB406", "warning",
                     f"node '{node.id}' cannot be reached from the start",
                     "lead an answer or next to it, or delete it"))
-            elif key not in can_end and not (node.kind == "goto" and key not in flow):
+            # a step with no way on at all has its own error (KB404, KB405, KB408, KB410);
+            # "no end can be reached" would only repeat it
+            elif key not in can_end and key in flow and flow.out_degree(key):
                 diagnostics.append(Diagnostic(
                     tree.path, node.line, node.col, "KB407", "error",
                     f"no solved or escalate end can be reached from node '{node.id}'",

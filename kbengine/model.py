@@ -194,6 +194,8 @@ class Tree:
     extra: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     locations: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+    # ids of nodes written in the file but not loaded (reported already): no follow-on errors
+    unreadable: list[str] = field(default_factory=list)
 
     def where(self, *path: Any) -> tuple[int, int]:
         """Line and column of a value in the tree file, else of its nearest parent."""

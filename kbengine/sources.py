@@ -163,6 +163,7 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
     diagnostics += schema.validate("tree", doc, rel, "error")
     meta = doc.data
     nodes: dict[str, Node] = {}
+    unreadable: list[str] = []
     raw_nodes = meta.get("nodes")
     if isinstance(raw_nodes, dict):
         for node_id, raw in raw_nodes.items():
@@ -170,6 +171,8 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
             diagnostics += node_problems
             if node is not None:
                 nodes[node_id] = node
+            else:
+                unreadable.append(node_id)
     tree = Tree(
         id=_text(meta.get("id")) or slugify(PurePosixPath(rel).stem) or "tree",
         path=rel,
@@ -189,6 +192,7 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
         translation_of=_text(meta.get("translation_of")) or None,
         content_hash=content_hash(data),
         locations=doc.values,
+        unreadable=unreadable,
     )
     return tree, diagnostics
 
