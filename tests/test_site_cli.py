@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,23 +99,47 @@ def test_a_killed_build_leaves_the_previous_site_as_it_was(tmp_path: Path) -> No
     assert not list(root.glob(".site.*")), "the next build clears what the killed one left"
 
 
-def test_serve_builds_and_serves_below_the_base_path(write_kb: WriteKB) -> None:
-    root = write_kb(SITE_KB, SUPPORT_CONFIG + "base_url: /help/\n")
+@contextmanager
+def serving(root: Path, *options: str) -> Iterator[str]:
+    """Run `kb serve` on a free port; yield the address it prints."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen([sys.executable, "-m", "kbengine", "serve", "--root", str(root), "--port", "0",
-                               "--no-watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=env)
+                               *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = server.stdout.readline()  # type: ignore[union-attr]
-        address = re.search(r"at (http://127\.0\.0\.1:\d+/help/)", line)
+        address = re.search(r"at (http://127\.0\.0\.1:\d+/\S*)", line)
         assert address, line + server.stderr.read()  # type: ignore[union-attr]
-        with urllib.request.urlopen(address.group(1) + "en/articles/add-printer/") as response:
-            assert "Add a network printer" in response.read().decode()
-        with urllib.request.urlopen(address.group(1) + "pagefind/pagefind.js") as response:
-            assert response.status == 200
-        with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(address.group(1) + "en/articles/nope/")
-        assert missing.value.code == 404 and "Page not found" in missing.value.read().decode()
+        yield address.group(1)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url) as response:
+        return response.read().decode()
+
+
+def test_serve_rebuilds_when_an_article_changes(write_kb: WriteKB) -> None:
+    root = write_kb(SITE_KB, SUPPORT_CONFIG)
+    with serving(root, "--no-search") as address:
+        assert "Add a network printer" in fetch(address + "en/articles/add-printer/")
+        article = root / "articles" / "printing" / "add-printer.md"
+        article.write_text(article.read_text().replace("Add a network printer", "Add the FollowMe printer"))
+        deadline = time.monotonic() + 30
+        while "Add the FollowMe printer" not in fetch(address + "en/articles/add-printer/"):
+            assert time.monotonic() < deadline, "the site was not rebuilt"
+            time.sleep(0.2)
+
+
+def test_serve_builds_and_serves_below_the_base_path(write_kb: WriteKB) -> None:
+    root = write_kb(SITE_KB, SUPPORT_CONFIG + "base_url: /help/\n")
+    with serving(root, "--no-watch") as address:
+        assert address.endswith("/help/")
+        with urllib.request.urlopen(address + "en/articles/add-printer/") as response:
+            assert "Add a network printer" in response.read().decode()
+        with urllib.request.urlopen(address + "pagefind/pagefind.js") as response:
+            assert response.status == 200
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(address + "en/articles/nope/")
+        assert missing.value.code == 404 and "Page not found" in missing.value.read().decode()

@@ -34,7 +34,7 @@ def source_state(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(found))
 
 
-def _watch(root: Path, out: Path, stop: threading.Event, interval: float = 1.0) -> None:
+def _watch(root: Path, out: Path, search: bool, stop: threading.Event, interval: float = 1.0) -> None:
     state = source_state(root)
     while not stop.wait(interval):
         now = source_state(root)
@@ -44,7 +44,7 @@ def _watch(root: Path, out: Path, stop: threading.Event, interval: float = 1.0) 
         click.echo("Content changed: rebuilding...", err=True)
         kb = compile_kb(root)
         try:
-            summary = build_or_exit(kb, out)
+            summary = build_or_exit(kb, out, search=search)
         except SystemExit:
             click.echo("Rebuild failed; still serving the previous site.", err=True)
             continue
@@ -61,7 +61,9 @@ def _watch(root: Path, out: Path, stop: threading.Event, interval: float = 1.0) 
               help="Folder to build into and serve. Default: site/ in the KB folder.")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Rebuild when an article, tree, kb.yaml or template changes.")
-def command(root: Path | None, port: int, host: str, out: Path | None, watch: bool) -> None:
+@click.option("--no-search", is_flag=True, help="Skip the search index: quicker rebuilds, no search.")
+def command(root: Path | None, port: int, host: str, out: Path | None, watch: bool,
+            no_search: bool) -> None:
     """Build the help site and serve it for preview, with search working.
 
     The site is served below the path of base_url in kb.yaml (for base_url
@@ -80,7 +82,7 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
     """
     kb = open_kb(root)
     target = default_out(kb, out)
-    build_or_exit(kb, target)
+    build_or_exit(kb, target, search=not no_search)
     base = Urls.from_base_url(kb.config.base_url).base
     try:
         server = make_server(target, base, host, port)
@@ -92,7 +94,7 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
     click.echo(f"Serving {target} at http://{bound_host}:{bound_port}{base} - press Ctrl+C to stop.")
     stop = threading.Event()
     if watch:
-        threading.Thread(target=_watch, args=(kb.root, target, stop), daemon=True).start()
+        threading.Thread(target=_watch, args=(kb.root, target, not no_search, stop), daemon=True).start()
     serve_in_thread(server)
     try:
         while True:

@@ -125,7 +125,7 @@
   var summary = data("summary");
   var body = [summary, data("path-label") + ":\n" + lines.map(function (line, i) {
     return (i + 1) + ". " + line;
-  }).join("\n"), data("page")].filter(Boolean).join("\n\n");
+  }).join("\n"), new URL(data("page"), location.href).href].filter(Boolean).join("\n\n");
   var mail = panel.querySelector('[data-contact="mail"]');
   if (mail) {
     mail.href = "mailto:" + data("email") + "?subject=" + encodeURIComponent(data("subject")) +
