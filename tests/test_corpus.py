@@ -78,10 +78,12 @@ def test_docfx_audience_is_a_warning_with_the_public_default(corpus_kb: Knowledg
 
 def test_unchanged_corpus_recompiles_in_well_under_a_second(corpus_root: Path,
                                                            corpus_kb: KnowledgeBase) -> None:
+    # CPU time, not wall time: on a shared CI machine other jobs' load must not fail this test
+    # (benchmarks/bench_compile.py reports wall times, measured quietly)
     timings = []
     for _ in range(3):
-        started = time.perf_counter()
+        started = time.process_time()
         again = compile_kb(corpus_root)
-        timings.append(time.perf_counter() - started)
+        timings.append(time.process_time() - started)
     assert again.fingerprint == corpus_kb.fingerprint
-    assert sorted(timings)[1] < 0.8
+    assert sorted(timings)[1] < 0.5
