@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from kbengine.build import compile_kb
+from kbengine.build import KnowledgeBase, compile_kb
 from kbengine.site import ContentErrors, OutputError, build_site
 from tests.conftest import MINIMAL_CONFIG, WriteKB
 
@@ -281,14 +281,31 @@ def test_search_box_leads_to_the_a_z_index_without_javascript(site: Path) -> Non
     assert "Add a network printer" in index and "Printer does not print" in index
 
 
-def test_every_internal_link_points_at_a_file_of_the_site(site: Path) -> None:
+def broken_links(site: Path) -> set[tuple[str, str]]:
+    """(page, link) of every site-absolute link or image source that no file of the site serves."""
     broken = set()
     for html in site.rglob("*.html"):
         for url in re.findall(r'(?:href|src)="(/[^"#?]*)', html.read_text("utf-8")):
             rel = unquote(url.lstrip("/"))
             if not (site / rel).is_file() and not (site / rel / "index.html").is_file():
                 broken.add((html.relative_to(site).as_posix(), url))
-    assert not broken
+    return broken
+
+
+def test_every_internal_link_points_at_a_file_of_the_site(site: Path) -> None:
+    assert broken_links(site) == set()
+
+
+def test_the_bundled_kb_builds_without_broken_links_and_light_article_pages(bundled_kb: KnowledgeBase,
+                                                                           tmp_path: Path) -> None:
+    summary = build_site(bundled_kb, tmp_path / "site")
+    site = tmp_path / "site"
+    assert summary.languages[:2] == ["en", "nl"] and broken_links(site) == set()
+    assets = sum((site / "assets" / name).stat().st_size for name in ("site.css", "site.js"))
+    articles = list(site.glob("*/articles/*/index.html"))
+    assert len(articles) == sum(a.is_public for a in bundled_kb.articles.values())
+    heaviest = max(articles, key=lambda p: p.stat().st_size)
+    assert heaviest.stat().st_size + assets <= 40 * 1024, heaviest
 
 
 def test_a_sub_path_base_url_prefixes_every_link_and_canonicals_are_absolute(write_kb: WriteKB,

@@ -79,7 +79,7 @@ def test_a_killed_build_leaves_the_previous_site_as_it_was(tmp_path: Path) -> No
     from benchmarks.generate import generate
 
     root = tmp_path / "kb"
-    generate(root, articles=400, trees=10, seed=1)
+    generate(root, articles=1200, trees=10, seed=1)
     subprocess.run([sys.executable, "-m", "kbengine", "build", "--root", str(root), "--no-search"],
                    check=True, capture_output=True)
     before = _snapshot(root / "site")

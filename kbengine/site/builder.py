@@ -25,7 +25,7 @@ from kbengine.site.render import SiteRenderer, template_folders
 from kbengine.site.sitemap import robots_txt, sitemap_xml
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-_PARALLEL_FROM = 400  # pages; below this, starting worker processes costs more than it saves
+_PARALLEL_FROM = 1000  # pages; below this, starting worker processes costs more than it saves
 _CHUNK = 100
 _worker: tuple[SiteRenderer, Path] | None = None  # set in each forked worker
 
