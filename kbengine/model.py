@@ -230,6 +230,13 @@ class Support:
     phone: str = ""
     hours: str = ""
     ticket_url: str = ""
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def in_language(self, lang: str) -> Support:
+        """The contact details with this language's name and hours, where kb.yaml gives them."""
+        local = self.translations.get(lang, {})
+        return Support(local.get("name", self.name), self.email, self.phone,
+                       local.get("hours", self.hours), local.get("ticket_url", self.ticket_url))
 
 
 @dataclass(slots=True)

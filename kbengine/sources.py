@@ -303,7 +303,9 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     config.sessions = _text(raw.get("sessions")) or None
     config.sessions_retention = _text(raw.get("sessions_retention")) or None
     support = raw.get("support") or {}
-    config.support = Support(**{key: _text(value) for key, value in support.items()})
+    config.support = Support(
+        **{key: _text(value) for key, value in support.items() if not isinstance(value, dict)},
+        translations={lang: value for lang, value in support.items() if isinstance(value, dict)})
     for order, (cat_id, cat) in enumerate((raw.get("categories") or {}).items()):
         cat = cat or {}
         config.categories[cat_id] = Category(

@@ -142,14 +142,15 @@ class SiteRenderer:
             "language_links": [{"lang": other, "name": language_name(other),
                                 "url": page.alternates.get(other) or urls.home(other)}
                                for other in plan.languages if other != lang],
-            "support": plan.kb.config.support,
+            "support": plan.kb.config.support.in_language(lang),
             "contact": self.contact(title, gettext("I read this page and still need help."), [], page),
             "search_base": urls.base,
         }
 
     def contact(self, subject: str, summary: str, path: list[str], page: Page) -> ContactLinks:
         gettext = translations(page.lang).gettext
-        return contact_links(self.plan.kb.config.support, subject, summary, gettext("Steps taken"),
+        support = self.plan.kb.config.support.in_language(page.lang)
+        return contact_links(support, subject, summary, gettext("Steps taken"),
                              path, self.plan.urls.absolute(page.url))
 
     def entry(self, item: Article | Tree) -> Entry:
