@@ -94,14 +94,10 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
         raise ValueError(f"kind must be None, 'article' or 'tree', not {kind!r}")
     if audience not in (None, *AUDIENCES):
         raise ValueError(f"audience must be None, 'public' or 'internal', not {audience!r}")
-    from kbengine.index import open_index  # Whoosh is loaded only when a search runs
+    from kbengine.index import shared_index  # Whoosh is loaded only when a search runs
 
-    index, _ = open_index(kb)
-    try:
-        found = index.search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
-                             drafts=drafts, limit=limit)
-    finally:
-        index.close()
+    found = shared_index(kb).search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
+                                    drafts=drafts, limit=limit)
     hits = [hit for hit in (_hit(kb, match.key, match.score, match.snippet) for match in found.matches)
             if hit is not None]
     return SearchResults(query, hits, found.total, found.suggestion)

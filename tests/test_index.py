@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -84,6 +85,16 @@ def test_a_new_language_rebuilds_the_index(write_kb) -> None:
     (root / "articles/network/vpn-de.md").write_text("---\nlang: de\n---\n# VPN verbinden\n", "utf-8")
     assert update_index(compile_kb(root)).rebuilt
     assert ids(root, "verbinden") == ["vpn-de"]
+
+
+def test_an_index_in_an_older_format_is_rebuilt(write_kb) -> None:
+    root = write_kb(ARTICLES)
+    update_index(compile_kb(root))
+    record = index_folder(root) / "kbengine-index.json"
+    meta = json.loads(record.read_text("utf-8"))
+    record.write_text(json.dumps({**meta, "schema": "1:" + meta["schema"].partition(":")[2]}), "utf-8")
+    assert update_index(compile_kb(root)).rebuilt
+    assert ids(root, "print queue") == ["clear-queue"]
 
 
 def test_a_damaged_index_is_rebuilt_with_a_warning(write_kb, caplog: pytest.LogCaptureFixture) -> None:

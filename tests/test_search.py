@@ -164,6 +164,55 @@ def test_phrases_and_boolean_operators(kb) -> None:
     assert ids(search(kb, "printer NOT toner"))  # the rest is still there
 
 
+def test_phrases_are_found_in_titles_symptoms_and_bodies(kb) -> None:
+    assert ids(search(kb, '"print job stuck"')) == ["printer"]
+    assert ids(search(kb, '"stuck print queue"')) == ["clear-queue"]
+    assert ids(search(kb, 'title:"replace the toner"')) == ["toner"]
+    assert ids(search(kb, '"job stuck print"')) == []  # the words, but not in that order
+
+
+def test_total_is_exact_for_every_kind_of_query(kb) -> None:
+    for query, total in [("printer", 3), ("printer queue", 3), ('"print queue"', 1),
+                         ("queue AND printer", 3), ("print*", 3), ("printer NOT toner", 2)]:
+        results = search(kb, query, limit=1)
+        assert (len(results.hits), results.total) == (1, total), query
+
+
+def test_word_queries_rank_exactly_as_whoosh_scores_them(kb) -> None:
+    from kbengine.index import _rank_query, _rank_words, _word_terms, shared_index
+
+    index = shared_index(kb)
+    searcher = index.ix.searcher()
+    allowed = set(searcher.document_numbers())
+    for query in ("printer", "printer queue toner", "cancelling jobs", "title:toner wachtwoord"):
+        parsed = index.parse(query, index.languages, internal=True)
+        fast = _rank_words(searcher, _word_terms(parsed, searcher.schema), allowed, 10, index._norms)
+        whoosh = _rank_query(searcher, parsed, allowed, 10)
+        assert [number for number, _ in fast[0]] == [number for number, _ in whoosh[0]], query
+        assert [round(score, 9) for _, score in fast[0]] == [round(score, 9) for _, score in whoosh[0]]
+        assert fast[1] == whoosh[1]
+    searcher.close()
+
+
+def test_a_word_deep_in_a_long_article_is_marked_in_a_short_passage(write_kb) -> None:
+    filler = "Read this first. " * 150
+    kb = compile_kb(write_kb({"articles/vpn.md": f"# VPN\n\n{filler}Then open Tunnelblick and connect.\n"}))
+    snippet = search(kb, "tunnelblick").hits[0].snippet
+    assert "[[Tunnelblick]]" in snippet and len(snippet) < 300
+
+
+def test_the_process_keeps_one_open_index_per_kb_until_the_kb_changes(write_kb) -> None:
+    from kbengine.index import shared_index
+
+    root = write_kb(FILES)
+    kb = compile_kb(root)
+    assert shared_index(kb) is shared_index(compile_kb(root))
+    (root / "articles/printing/toner.md").write_text("# Replace the toner\n\nOpen the drawer.\n", "utf-8")
+    changed = compile_kb(root)
+    assert shared_index(changed) is not shared_index(kb)
+    assert ids(search(changed, "drawer")) == ["toner"]
+
+
 def test_fields_in_users_words(kb) -> None:
     assert ids(search(kb, "title:toner")) == ["toner"]
     assert ids(search(kb, "symptoms:stuck")) == ["printer"]
