@@ -1,11 +1,15 @@
 """Search benchmarks: index build and query latency, kbengine (Whoosh) beside SQLite FTS5 (porter).
 
-    python benchmarks/bench_search.py            # corpus + 10,000 synthetic articles + kb search
+    python benchmarks/bench_search.py            # corpus + 10,000 synthetic articles (twice) + kb search
     python benchmarks/bench_search.py --quick    # 2,000 synthetic articles, fewer rounds
 
 Both engines index the same documents (title, summary, plain body) and answer the same ~50
 queries with their top 10. kbengine's figure is a whole `search` call on an open index:
 parsing, ranking, total count, highlighted snippets and "did you mean".
+
+The synthetic KB is generated twice from the same seed: with the basic vocabulary (60 words,
+each in nearly every article: a worst case) and with the realistic one (4,000 words by Zipf's
+law, see benchmarks/generate.py).
 """
 
 from __future__ import annotations
@@ -150,8 +154,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
         work = Path(folder)
         kbs = [("officedocs-support corpus", corpus_kb(work))] if CORPUS.is_dir() else []
-        kbs.append((f"synthetic {synthetic_size:,}", generate(work / "synthetic", synthetic_size,
-                                                              200, seed=1)))
+        for vocabulary, words in (("basic", "60 words"), ("realistic", "4,000 Zipf words")):
+            kbs.append((f"synthetic {synthetic_size:,} ({words})",
+                        generate(work / f"synthetic-{vocabulary}", synthetic_size, 200, seed=1,
+                                 vocabulary=vocabulary)))
         for name, root in kbs:
             kb = compile_kb(root)
             print(f"{name}: {len(kb.articles):,} articles, {len(kb.trees)} trees compiled", file=sys.stderr)
