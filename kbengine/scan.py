@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from kbengine.model import Heading, Link
 from kbengine.slugs import slugify
@@ -23,14 +24,15 @@ _HTML_IMG = re.compile(r"<img\b[^<>]*?\bsrc=[\"']([^\"'<>]+)[\"']", re.IGNORECAS
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp")
 
 
-def scan_body(body: str, first_line: int) -> tuple[list[Heading], list[Link]]:
-    """Headings and links of a Markdown body whose first line is line `first_line` of the file."""
-    headings: list[Heading] = []
-    links: list[Link] = []
+# Python-Markdown's inline patterns are quadratic in the brackets of one line: 8,000 take
+# six seconds. No real line has this many, so such a line is shown as plain text.
+MAX_BRACKETS_PER_LINE = 200
+
+
+def prose_lines(body: str, first_line: int) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a Markdown body, skipping fenced and indented code."""
     fence: str | None = None
-    seen_anchors: dict[str, int] = {}
     for offset, line in enumerate(body.splitlines()):
-        number = first_line + offset
         opened = _FENCE.match(line)
         if fence:
             if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
@@ -41,6 +43,21 @@ def scan_body(body: str, first_line: int) -> tuple[list[Heading], list[Link]]:
             continue
         if line.startswith(("    ", "\t")) and not line.strip().startswith(("-", "*", ">", "1")):
             continue  # indented code block
+        yield first_line + offset, line
+
+
+def crowded_lines(body: str, first_line: int) -> list[int]:
+    """Lines with more brackets than the renderer can take in reasonable time."""
+    return [number for number, line in prose_lines(body, first_line)
+            if line.count("[") > MAX_BRACKETS_PER_LINE]
+
+
+def scan_body(body: str, first_line: int) -> tuple[list[Heading], list[Link]]:
+    """Headings and links of a Markdown body whose first line is line `first_line` of the file."""
+    headings: list[Heading] = []
+    links: list[Link] = []
+    seen_anchors: dict[str, int] = {}
+    for number, line in prose_lines(body, first_line):
         heading = atx_heading(line)
         if heading:
             level, text = heading
@@ -51,6 +68,8 @@ def scan_body(body: str, first_line: int) -> tuple[list[Heading], list[Link]]:
             else:
                 seen_anchors[anchor] = 0
             headings.append(Heading(level, text, anchor, number))
+        if line.count("[") > MAX_BRACKETS_PER_LINE:
+            continue  # shown as plain text: its links are not links
         code_free = _INLINE_CODE.sub(lambda m: " " * len(m.group(0)), line)
         links.extend(_links_in(code_free, number))
     return headings, links

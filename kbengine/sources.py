@@ -23,7 +23,7 @@ from kbengine.model import (
     Support,
     Tree,
 )
-from kbengine.scan import atx_heading, scan_body
+from kbengine.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, scan_body
 from kbengine.slugs import slugify
 from kbengine.yamlfile import YamlDocument, parse_yaml
 
@@ -89,6 +89,11 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
 
     body, heading_title = _take_title_heading(body)
     headings, links = scan_body(body, body_line)
+    for number in crowded_lines(body, body_line):
+        diagnostics.append(Diagnostic(
+            rel, number, 1, "KB108", "warning",
+            f"this line has more than {MAX_BRACKETS_PER_LINE} '[' and is shown as plain text",
+            "split the line, or put it in a code block"))
     stem = PurePosixPath(rel).stem
     title = _text(meta.get("title")) or heading_title or stem.replace("-", " ").capitalize()
     parts = PurePosixPath(rel).parts

@@ -108,6 +108,16 @@ def test_raw_html_is_sanitised(renderer: ArticleRenderer) -> None:
     assert "<script" not in html and "javascript:" not in html and "onclick" not in html
 
 
+# Python-Markdown alone needs minutes for these lines: the timeout turns a hang into a failure.
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("line", ["[" * 200_000, "[x](" * 50_000, "[[a" * 70_000,
+                                  "[!INCLUDE [" * 20_000, ":::image " * 50_000])
+def test_hostile_lines_render_as_plain_text_without_hanging(renderer: ArticleRenderer, line: str) -> None:
+    html = render(renderer, f"Before.\n\n{line}\n\nAfter.\n")
+    assert "<p>Before.</p>" in html and "<p>After.</p>" in html
+    assert "<a " not in html
+
+
 def test_code_blocks_keep_wiki_syntax_as_written(renderer: ArticleRenderer) -> None:
     html = render(renderer, "```\n[[vpn]] and [!INCLUDE [x](y.md)]\n```\n")
     assert "[[vpn]] and [!INCLUDE [x](y.md)]" in html

@@ -22,12 +22,15 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from kbengine.model import Heading
+from kbengine.scan import MAX_BRACKETS_PER_LINE
 from kbengine.slugs import slugify
 from kbengine.sources import split_front_matter
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_INCLUDE = re.compile(r"\[!INCLUDE\s*\[[^\]]*\]\(\s*<?([^)\s>]+)>?\s*\)\]", re.IGNORECASE)
-_DOCFX_IMAGE = re.compile(r":::image\b(?P<attrs>.*?):::(?:(?P<long>.*?):::image-end:::)?", re.DOTALL)
+# Bounded to one line and free of nested brackets so hostile input cannot make them quadratic.
+_INCLUDE = re.compile(r"\[!INCLUDE\s*\[[^\[\]\n]*\]\(\s*<?([^)\s>]+)>?\s*\)\]", re.IGNORECASE)
+_DOCFX_IMAGE = re.compile(r":::image\b(?P<attrs>[^\n]*?):::")
+_DOCFX_LONG_IMAGE = re.compile(r":::image\b(?P<attrs>[^\n]*?):::(?P<long>.*?):::image-end:::", re.DOTALL)
 _DOCFX_ATTR = re.compile(r"([\w-]+)=\"([^\"]*)\"")
 _DOCFX_BLOCK = re.compile(r"^\s*:::.*$")  # zones, rows, columns: their content stays, the markers go
 _WIKI = r"\[\[([^\]|#]+)(#[^\]|]*)?(?:\|([^\]]*))?\]\]"
@@ -104,6 +107,18 @@ def _outside_fences(text: str, change: Callable[[str], str]) -> str:
         chunk.append(line)
     out.append(change("\n".join(chunk)))
     return "\n".join(out)
+
+
+def _fence_crowded_lines(text: str) -> str:
+    """Show lines with too many brackets for Python-Markdown (see scan.py) as plain text."""
+    if text.count("[") <= MAX_BRACKETS_PER_LINE:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.count("[") > MAX_BRACKETS_PER_LINE:
+            fence = "~" * max(3, max((len(run) for run in re.findall("~+", line)), default=0) + 1)
+            lines[index] = f"{fence}text\n{line}\n{fence}"
+    return "\n".join(lines)
 
 
 class _WikiLinks(InlineProcessor):
@@ -293,7 +308,7 @@ class ArticleRenderer:
     def render(self, body: str, source: str, headings: list[Heading] | None = None) -> RenderedBody:
         """Safe HTML of a Markdown `body` written in the KB-relative file `source`."""
         self.job = _Job(source, headings or [])
-        text = _outside_fences(body, lambda chunk: self._docfx(chunk, source, 0))
+        text = _outside_fences(body, lambda chunk: _fence_crowded_lines(self._docfx(chunk, source, 0)))
         html = self.md.reset().convert(text)
         clean = nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None)
         return RenderedBody(clean, self.job.toc, self.job.files)
@@ -303,6 +318,8 @@ class ArticleRenderer:
         if "[!" in text:
             text = _INCLUDE.sub(lambda m: self._include(m.group(1), source, depth), text)
         if ":::" in text:
+            if ":::image-end:::" in text:  # long description: its text is dropped with the marker
+                text = _DOCFX_LONG_IMAGE.sub(lambda m: _docfx_image(m.group("attrs")), text)
             text = _DOCFX_IMAGE.sub(lambda m: _docfx_image(m.group("attrs")), text)
             text = "\n".join(line for line in text.split("\n") if not _DOCFX_BLOCK.match(line))
         return text
