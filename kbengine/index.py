@@ -4,6 +4,8 @@ Each document (an article or a tree) fills the analysed fields of its own langua
 (`lead_en`, `body_nl`, ...); a query is parsed over the fields of the KB's languages.
 The index follows the KB incrementally by a content hash stored with every document; a
 full rebuild is written aside and swapped in, so a killed run never leaves half an index.
+Queries of plain words (nearly all of them) are ranked here from whoosh's posting blocks,
+with whoosh's own BM25F formula; other queries are ranked by whoosh's matchers.
 """
 
 from __future__ import annotations
