@@ -19,6 +19,9 @@ from rich.text import Text
 from kbengine.build import KnowledgeBase
 from kbengine.walk import Walk, WalkError
 
+_PANEL_TITLES = {"ask": "Question", "do": "Action", "solved": "Solved", "escalate": "Escalation",
+                 "goto": "Continue"}
+
 FOOTER_KEYS = "b back · r restart · n note · a article · / search · q quit"
 Hits = Callable[[str, str], list[Any]]  # (text, kind) -> hits with .id, .title, .summary
 
@@ -128,7 +131,10 @@ class Terminal:
         body = node.prompt if node.kind != "escalate" else f"Escalate to {escalation_line(walk)}"
         if node.text:
             body += "\n\n" + node.text
-        self.console.print(Panel(Markdown(body), title=node.kind, title_align="left"))
+        title = _PANEL_TITLES.get(node.kind, node.kind)
+        if node.audience == "internal":
+            title += " (agents only)"
+        self.console.print(Panel(Markdown(body), title=title, title_align="left"))
         if node.kind == "ask":
             for number, answer in enumerate(walk.choices(), start=1):
                 self.console.print(f" [bold cyan]{number}[/]  {answer.label}")
