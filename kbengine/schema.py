@@ -54,7 +54,9 @@ def _explain(error: Any) -> list[tuple[tuple[Any, ...], str, bool]]:
     field = _field_name(path)
     validator = error.validator
     if validator in ("oneOf", "anyOf") and error.context:
-        deepest = max(error.context, key=lambda e: (len(e.path), e.validator != "type"))
+        # a misspelt field ("nxt") explains a missing one ("next") better than the other way round
+        deepest = max(error.context, key=lambda e: (len(e.path), e.validator != "type",
+                                                     e.validator == "additionalProperties"))
         if deepest.validator != "type" or len(deepest.path):
             deepest.path.extendleft(reversed(path))  # context paths are relative
             return _explain(deepest)

@@ -165,6 +165,7 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
                                       "a tree file must be a mapping with title, start and nodes",
                                       "see the tree format in docs/formats.md"))
         return None, diagnostics
+    _node_ids_as_text(doc.data)
     diagnostics += schema.validate("tree", doc, rel, "error")
     meta = doc.data
     nodes: dict[str, Node] = {}
@@ -200,6 +201,29 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
         unreadable=unreadable,
     )
     return tree, diagnostics
+
+
+def _node_ids_as_text(data: dict[str, Any]) -> None:
+    """Node ids are mapping keys, so always text; `start: 1` or `next: 2` must name them too."""
+
+    def text(value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    if "start" in data:
+        data["start"] = text(data["start"])
+    nodes = data.get("nodes")
+    for node in nodes.values() if isinstance(nodes, dict) else ():
+        if not isinstance(node, dict):
+            continue
+        for key in ("next", "goto"):
+            if key in node:
+                node[key] = text(node[key])
+        answers = node.get("answers")
+        for label, target in answers.items() if isinstance(answers, dict) else ():
+            if isinstance(target, dict) and "next" in target:
+                target["next"] = text(target["next"])
+            else:
+                answers[label] = text(target)
 
 
 def _list(value: Any) -> list[Any]:

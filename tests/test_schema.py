@@ -46,10 +46,10 @@ def test_enum_lists_the_options() -> None:
     assert line == 1 and message == "'audience' must be one of public, internal (found 'ITPro')"
 
 
-def test_answer_in_neither_short_nor_long_form_points_into_the_answer() -> None:
+def test_answer_in_neither_short_nor_long_form_names_the_misspelt_field() -> None:
     found = problems("tree", "title: T\nstart: a\nnodes:\n  a:\n    ask: Q\n    answers:\n"
                              "      Yes: {nxt: b}\n  b: {solved: S}\n")
-    assert found == [(7, 7, "missing required field 'next' in 'nodes.a.answers.Yes'")]
+    assert found == [(7, 13, "unknown field 'nxt' in 'nodes.a.answers.Yes'")]
 
 
 def test_escalation_priority_pattern() -> None:
@@ -67,3 +67,4 @@ def test_bundled_kb_yaml_matches_the_schema() -> None:
     doc, syntax = parse_yaml((REPO / "kb.yaml").read_text("utf-8"), "kb.yaml")
     assert doc is not None and syntax == []
     assert schema.validate("kb", doc, "kb.yaml", "error") == []
+

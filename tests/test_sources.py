@@ -289,3 +289,20 @@ def test_a_line_with_too_many_brackets_is_a_located_warning():
     article, problems = load_article("articles/a/hostile.md", data)
     assert article is not None
     assert [(p.line, p.code, p.severity) for p in problems] == [(6, "KB108", "warning")]
+
+
+def test_numeric_node_ids_are_text_wherever_they_are_named():
+    tree, problems = load_tree("trees/t.yaml", textwrap.dedent("""\
+        title: Numbered steps
+        start: 1
+        nodes:
+          1:
+            ask: Is it on?
+            answers: {Yes: 2, No: {next: 3}}
+          2: {do: Print a test page., next: 3}
+          3: {solved: Printed.}
+        """).encode())
+    assert problems == []
+    assert tree is not None and tree.start == "1"
+    assert [a.next for a in tree.nodes["1"].answers] == ["2", "3"]
+    assert tree.nodes["2"].next == "3"
