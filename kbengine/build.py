@@ -1,7 +1,8 @@
 """Compile a KB: find its files, load them (reusing the cache in .kb/), build the graph.
 
 The cache is keyed by content hashes: an unchanged file is never parsed twice, and an
-unchanged KB is one pickle load. Deleting .kb/ is always safe.
+unchanged KB is one small pickle load (articles and the graph follow on first use, so
+`kb walk` on a large KB does not pay for every article body). Deleting .kb/ is always safe.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from kbengine.sources import content_hash, load_article, load_config, load_tree
 
 CONFIG_FILE = "kb.yaml"
 CACHE_DIR = ".kb"
-_CACHE_FILE = "compiled.pickle"
+_CACHE_FILE = "compiled.pickle"  # file stats, fingerprint, the KB without articles and graph
+_CONTENT_FILE = "content-{fingerprint}.pickle"  # articles and graph of that compile
+_PARSED_FILE = "parsed.pickle"  # parse results by content hash, read only when something changed
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
 
@@ -43,12 +46,36 @@ class KnowledgeBase:
 
     root: Path
     config: Config
-    articles: dict[str, Article]
     trees: dict[str, Tree]
-    graph: KBGraph
     diagnostics: list[Diagnostic]
     files: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    # None when loaded from the cache: read from content.pickle on first use.
+    _articles: dict[str, Article] | None = field(default=None, repr=False)
+    _graph: KBGraph | None = field(default=None, repr=False)
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        if self._articles is None:
+            self._load_content()
+        assert self._articles is not None
+        return self._articles
+
+    @property
+    def graph(self) -> KBGraph:
+        if self._graph is None:
+            self._load_content()
+        assert self._graph is not None
+        return self._graph
+
+    def _load_content(self) -> None:
+        path = self.root / CACHE_DIR / _CONTENT_FILE.format(fingerprint=self.fingerprint)
+        content = _read_pickle(path)
+        if not isinstance(content, dict) or content.get("fingerprint") != self.fingerprint:
+            # damaged or long replaced by newer compiles: compile again, and cache that
+            fresh = _compile(self.root, use_cache=True, progress=None, allow_warm=False)
+            content = {"articles": fresh._articles, "graph": fresh._graph}
+        self._articles, self._graph = content["articles"], content["graph"]
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -96,33 +123,63 @@ def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
     return articles, trees, others
 
 
+def _read_pickle(path: Path) -> Any:
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # a missing or damaged cache file is rebuilt, never fatal
+        return None
+
+
+def _write_pickle(path: Path, value: Any) -> None:
+    """Write aside and swap in, so a reader never sees half a file."""
+    aside = path.with_suffix(f".{os.getpid()}.tmp")
+    with aside.open("wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(aside, path)
+
+
 class _Cache:
-    """The pickle in .kb/: file stats -> hashes, hashes -> parse results, the last compile."""
+    """The pickles in .kb/: file stats and the last compile, its content, parse results."""
 
     def __init__(self, root: Path) -> None:
-        self.path = root / CACHE_DIR / _CACHE_FILE
-        self.state: dict[str, Any] = {"version": __version__, "stats": {}, "parsed": {}}
-        try:
-            with self.path.open("rb") as handle:
-                state = pickle.load(handle)
-            if isinstance(state, dict) and state.get("version") == __version__:
-                self.state = state
-        except Exception:
-            pass
+        self.folder = root / CACHE_DIR
+        self.state: dict[str, Any] = {"version": __version__, "stats": {}}
+        state = _read_pickle(self.folder / _CACHE_FILE)
+        if isinstance(state, dict) and state.get("version") == __version__:
+            self.state = state
 
-    def save(self) -> None:
+    def parsed(self) -> dict[str, Any]:
+        parsed = _read_pickle(self.folder / _PARSED_FILE)
+        ok = isinstance(parsed, dict) and parsed.get("version") == __version__
+        return parsed["parsed"] if ok else {}
+
+    def save(self, stats: dict[str, Any], parsed: dict[str, Any], kb: KnowledgeBase) -> None:
         try:
-            self.path.parent.mkdir(exist_ok=True)
-            aside = self.path.with_suffix(f".{os.getpid()}.tmp")
-            with aside.open("wb") as handle:
-                pickle.dump(self.state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(aside, self.path)
+            self.folder.mkdir(exist_ok=True)
+            _write_pickle(self.folder / _PARSED_FILE, {"version": __version__, "parsed": parsed})
+            content = self.folder / _CONTENT_FILE.format(fingerprint=kb.fingerprint)
+            _write_pickle(content, {"fingerprint": kb.fingerprint,
+                                    "articles": kb.articles, "graph": kb.graph})
+            # keep the previous compile's content too, for a process still holding that KB
+            older = sorted(self.folder.glob(_CONTENT_FILE.format(fingerprint="*")),
+                           key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for stale in older[2:]:
+                stale.unlink(missing_ok=True)
+            # written last: it names the fingerprint that content.pickle must carry
+            _write_pickle(self.folder / _CACHE_FILE, {
+                "version": __version__, "stats": stats, "fingerprint": kb.fingerprint,
+                "kb": replace(kb, _articles=None, _graph=None)})
         except OSError:
             pass  # a read-only KB still compiles; it is just not cached
 
 
 def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> KnowledgeBase:
     """Load and check everything under `root`; never raises on bad content."""
+    return _compile(root, use_cache, progress, allow_warm=True)
+
+
+def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm: bool) -> KnowledgeBase:
     root = root.resolve()
     cache = _Cache(root) if use_cache else None
     stats: dict[str, tuple[int, int, str]] = cache.state["stats"] if cache else {}
@@ -147,12 +204,12 @@ def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None 
                                           f"the file cannot be read: {error.strerror}", ""))
     fingerprint = hashlib.blake2b(
         repr((__version__, sorted(hashes.items()), other_files)).encode(), digest_size=16).hexdigest()
-    if cache and cache.state.get("fingerprint") == fingerprint and not diagnostics:
+    if allow_warm and cache and cache.state.get("fingerprint") == fingerprint and not diagnostics:
         kb: KnowledgeBase = cache.state["kb"]
         kb.root = root
         return kb
 
-    parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = cache.state["parsed"] if cache else {}
+    parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = cache.parsed() if cache else {}
     new_parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = {}
 
     def load(rel: str, loader: Callable[[str, bytes], tuple[Any, list[Diagnostic]]], salt: str = "") -> Any:
@@ -195,12 +252,11 @@ def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None 
     compiled = build_graph(config, articles_by_id, trees_by_id, {*article_files, *other_files})
     diagnostics.extend(compiled.diagnostics)
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
-    kb = KnowledgeBase(root, config, articles_by_id, trees_by_id, compiled.graph, diagnostics,
-                       article_files + tree_files + other_files, fingerprint)
+    kb = KnowledgeBase(root, config, trees_by_id, diagnostics,
+                       article_files + tree_files + other_files, fingerprint,
+                       articles_by_id, compiled.graph)
     if cache:
-        cache.state = {"version": __version__, "stats": new_stats, "parsed": new_parsed,
-                       "fingerprint": fingerprint, "kb": kb}
-        cache.save()
+        cache.save(new_stats, new_parsed, kb)
     return kb
 
 

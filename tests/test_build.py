@@ -106,17 +106,44 @@ def test_deleting_the_cache_is_safe(write_kb: WriteKB, parses: Counter[str]) -> 
 
 
 @pytest.mark.parametrize("garbage", [b"", b"not a pickle", b"\x80\x05\x95truncated"])
+@pytest.mark.parametrize("damaged", ["compiled.pickle", "content-*.pickle", "parsed.pickle"])
 def test_corrupt_cache_is_ignored_and_replaced(write_kb: WriteKB, parses: Counter[str],
-                                                garbage: bytes) -> None:
+                                                damaged: str, garbage: bytes) -> None:
     root = write_kb(FILES)
-    compile_kb(root)
-    (root / CACHE_DIR / "compiled.pickle").write_bytes(garbage)
+    first = compile_kb(root)
+    for path in (root / CACHE_DIR).glob(damaged):
+        path.write_bytes(garbage)
+    if damaged == "parsed.pickle":  # parse results lost: after an edit every file is read again
+        edited = root / "articles" / "printing" / "clear-queue.md"
+        edited.write_text(edited.read_text("utf-8") + "\nEdited.\n", "utf-8")
     parses.clear()
     kb = compile_kb(root)
-    assert set(parses) == {"kb.yaml", *FILES} and kb.diagnostics == []
-    parses.clear()
+    if damaged == "parsed.pickle":
+        assert set(parses) == {"kb.yaml", *FILES}
+    assert kb.diagnostics == [] and sorted(kb.articles) == sorted(first.articles)
+    assert kb.graph.graph.number_of_edges() == first.graph.graph.number_of_edges()
     compile_kb(root)
+    parses.clear()
+    assert sorted(compile_kb(root).articles) == sorted(first.articles)
     assert parses == Counter()
+
+
+def test_articles_and_graph_wait_in_the_cache_until_first_use(write_kb: WriteKB) -> None:
+    root = write_kb(FILES)
+    first = compile_kb(root)
+    warm = compile_kb(root)
+    assert warm._articles is None and warm._graph is None
+    assert sorted(warm.articles) == sorted(first.articles)
+    assert warm.graph.graph.number_of_nodes() == first.graph.graph.number_of_nodes()
+
+
+def test_content_of_another_compile_is_not_mixed_in(write_kb: WriteKB) -> None:
+    root = write_kb(FILES)
+    compile_kb(root)
+    warm = compile_kb(root)
+    (root / "articles" / "printing" / "late.md").write_text("# Written meanwhile\n", "utf-8")
+    compile_kb(root)  # another process recompiles: content.pickle now holds 'late'
+    assert "late" not in warm.articles
 
 
 def test_cache_from_another_version_is_ignored(write_kb: WriteKB, parses: Counter[str],
