@@ -408,6 +408,13 @@ def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
         return SearchIndex(_rebuild(kb, languages), kb, languages), IndexUpdate(rebuilt=True)
 
 
+def index_is_current(kb: KnowledgeBase) -> bool:
+    """True when .kb/index was last brought up to date with exactly this KB (a cheap check)."""
+    meta = _read_meta(index_folder(kb.root))
+    return (meta is not None and meta.get("fingerprint") == kb.fingerprint
+            and str(meta.get("schema", "")).startswith(f"{_SCHEMA_VERSION}:"))
+
+
 def update_index(kb: KnowledgeBase) -> IndexUpdate:
     """Bring .kb/index up to date with the KB (for `kb build` and other writers)."""
     index, update = open_index(kb)

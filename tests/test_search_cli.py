@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pexpect
@@ -120,3 +121,14 @@ def test_a_terminal_gets_the_matched_words_highlighted(root) -> None:
     child.close()
     assert child.exitstatus == 0
     assert "\x1b[" in output and "GlobalProtect" in output and "[[" not in output
+
+
+def test_a_terminal_sees_the_index_being_updated_and_a_pipe_does_not(root) -> None:
+    shutil.rmtree(root / ".kb" / "index", ignore_errors=True)
+    child = pexpect.spawn("kb", ["search", "--root", str(root), "globalprotect"], encoding="utf-8",
+                          dimensions=(40, 200), env={"TERM": "xterm-256color", "PATH": os.environ["PATH"]})
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert "Updating the search index" in child.before
+    shutil.rmtree(root / ".kb" / "index")
+    assert "Updating" not in run(root, "globalprotect").output

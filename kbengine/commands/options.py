@@ -54,5 +54,19 @@ def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
+def prepare_search(kb: KnowledgeBase) -> None:
+    """Bring the search index up to date first, with a spinner on a terminal: the first search
+    after a change re-indexes what changed (the whole KB the first time)."""
+    if not sys.stderr.isatty():
+        return
+    from kbengine.index import index_is_current, update_index
+
+    if not index_is_current(kb):
+        from rich.console import Console
+
+        with Console(stderr=True).status("Updating the search index…"):
+            update_index(kb)
+
+
 def print_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))

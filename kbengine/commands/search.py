@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kbengine.commands.options import json_option, open_kb, print_json, root_option
+from kbengine.commands.options import json_option, open_kb, prepare_search, print_json, root_option
 from kbengine.search import AUDIENCES, KINDS, QueryError, SearchResults, search
 
 
@@ -103,6 +103,7 @@ def command(query: tuple[str, ...], kind: str | None, tags: tuple[str, ...], lan
     """
     text = " ".join(query)
     kb = open_kb(root)
+    prepare_search(kb)
     try:
         results = search(kb, text, kind=kind, lang=lang, tags=tags, audience=audience,
                          limit=limit, drafts=drafts)

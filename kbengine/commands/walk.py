@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from kbengine.build import KnowledgeBase
-from kbengine.commands.options import open_kb, print_json, root_option
+from kbengine.commands.options import open_kb, prepare_search, print_json, root_option
 from kbengine.handover import handover, handover_markdown
 from kbengine.sessions import (
     Session,
@@ -158,6 +158,7 @@ def _search_hits(kb: KnowledgeBase) -> Any:
     def hits(text: str, kind: str) -> list[Any]:
         from kbengine.search import QueryError, search
 
+        prepare_search(kb)
         try:
             return list(search(kb, text, kind=kind, limit=5).hits)
         except QueryError:
