@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kbengine import __version__ as _release
+from kbengine.examples import check_examples
 from kbengine.graph import KBGraph, build_graph
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.slugs import slugify
@@ -251,6 +252,7 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
     trees_by_id = _unique_tree_ids(trees, diagnostics)
     compiled = build_graph(config, articles_by_id, trees_by_id, {*article_files, *other_files})
     diagnostics.extend(compiled.diagnostics)
+    diagnostics.extend(check_examples(trees_by_id))
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
     kb = KnowledgeBase(root, config, trees_by_id, diagnostics,
                        article_files + tree_files + other_files, fingerprint,

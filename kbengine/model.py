@@ -175,6 +175,18 @@ class Node:
 
 
 @dataclass(slots=True)
+class TreeExample:
+    """A writer's test of a tree: these answers (and inputs) must end the walk here."""
+
+    answers: list[str]
+    inputs: dict[str, str] = field(default_factory=dict)
+    ends_at: str | None = None  # node id, or tree#node when a goto leads elsewhere
+    outcome: str | None = None  # solved | escalated | in_progress
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(slots=True)
 class Tree:
     id: str
     path: str
@@ -193,6 +205,7 @@ class Tree:
     translation_of: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    examples: list[TreeExample] = field(default_factory=list)
     locations: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
     # ids of nodes written in the file but not loaded (reported already): no follow-on errors
     unreadable: list[str] = field(default_factory=list)

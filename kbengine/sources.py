@@ -22,6 +22,7 @@ from kbengine.model import (
     Node,
     Support,
     Tree,
+    TreeExample,
 )
 from kbengine.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, scan_body
 from kbengine.slugs import slugify
@@ -197,10 +198,29 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
         updated=_text(meta.get("updated")),
         translation_of=_text(meta.get("translation_of")) or None,
         content_hash=content_hash(data),
+        examples=_examples(doc),
         locations=doc.values,
         unreadable=unreadable,
     )
     return tree, diagnostics
+
+
+def _examples(doc: YamlDocument) -> list[TreeExample]:
+    """The tree's examples that are well formed (the schema reports the others)."""
+    found = []
+    for index, raw in enumerate(_list(doc.data.get("examples"))):
+        if not isinstance(raw, dict) or not isinstance(raw.get("answers"), list):
+            continue
+        inputs = raw.get("inputs") if isinstance(raw.get("inputs"), dict) else {}
+        line, col = doc.locate(("examples", index))
+        found.append(TreeExample(
+            answers=[str(a) for a in raw["answers"]],
+            inputs={str(k): str(v) for k, v in inputs.items()},
+            ends_at=_text(raw.get("ends_at")) or None,
+            outcome=raw.get("outcome") if raw.get("outcome") in ("solved", "escalated", "in_progress")
+            else None,
+            line=line, col=col))
+    return found
 
 
 def _node_ids_as_text(data: dict[str, Any]) -> None:

@@ -326,6 +326,33 @@ class Walk:
         self.listener(event)
 
 
+def drive(walk: Walk, answers: Iterable[str], inputs: Mapping[str, str]) -> tuple[str | None, set[str]]:
+    """Feed answers to ask steps (do steps move on by themselves, gotos are followed) and
+    inputs to the escalation, until an end or a step the answers do not cover.
+
+    Returns (the first problem as a sentence or None, the input names used)."""
+    queue = list(answers)[::-1]
+    used: set[str] = set()
+    try:
+        while not walk.ended:
+            node = walk.node
+            if node.kind == "do":
+                walk.confirm()
+            elif node.kind == "ask" and queue:
+                walk.answer(queue.pop())
+            elif node.kind == "escalate" and (item := walk.pending_input()) and item.name in inputs:
+                used.add(item.name)
+                walk.provide(item.name, inputs[item.name])
+            else:
+                break
+    except WalkError as problem:
+        return str(problem), used
+    if queue:
+        return (f"the walk ended ({walk.state.outcome}) at '{walk.state.node}' before the answer "
+                f"'{queue[-1]}' was used"), used
+    return None, used
+
+
 def replay(trees: Mapping[str, Tree], tree_id: str,
            events: Iterable[Mapping[str, Any]]) -> tuple[Walk, list[str]]:
     """Rebuild a walk from its recorded events, as far as they still apply.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from kbengine.sessions import (
     read_events,
     sessions_folder,
 )
-from kbengine.walk import Walk, WalkError, quoted, replay
+from kbengine.walk import Walk, WalkError, drive, quoted, replay
 
 
 @dataclass
@@ -80,26 +79,7 @@ def resume_walk(kb: KnowledgeBase, session_id: str, ticket: str | None) -> Recor
 def run_scripted(recorded: RecordedWalk, answers: list[str], inputs: dict[str, str]) -> dict[str, Any]:
     """Feed the answers to ask steps and the inputs to the escalation, until an end or a stop."""
     walk = recorded.walk
-    queue = deque(answers)
-    used: set[str] = set()
-    error = None
-    try:
-        while not walk.ended:
-            node = walk.node
-            if node.kind == "do":
-                walk.confirm()
-            elif node.kind == "ask" and queue:
-                walk.answer(queue.popleft())
-            elif node.kind == "escalate" and (item := walk.pending_input()) and item.name in inputs:
-                used.add(item.name)
-                walk.provide(item.name, inputs[item.name])
-            else:
-                break
-        if queue:
-            error = (f"the walk ended ({walk.state.outcome}) at '{walk.state.node}' before the answer "
-                     f"'{queue[0]}' was used")
-    except WalkError as problem:
-        error = str(problem)
+    error, used = drive(walk, answers, inputs)
     result: dict[str, Any] = {"session": recorded.session_id, **walk.snapshot(),
                               "record": str(recorded.record.path)}
     if not walk.ended:
