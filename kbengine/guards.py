@@ -4,16 +4,62 @@ and find questions where, on some path, every answer is hidden."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from kbengine.model import Diagnostic, Tree
+from kbengine.model import Diagnostic, Node, Tree
 
 # Trees are small; this bounds the facts-by-node search on pathological content.
 MAX_STATES = 5000
 
 
-def _frozen(facts: dict[str, Any]) -> frozenset[tuple[str, Any]]:
+Facts = dict[str, Any]
+
+
+def frozen_facts(facts: Facts) -> frozenset[tuple[str, Any]]:
+    """Facts as a hashable value (list values become tuples)."""
     return frozenset((k, tuple(v) if isinstance(v, list) else v) for k, v in facts.items())
+
+
+def reachable_states(tree: Tree, entries: Iterable[tuple[str, Facts]] | None = None, *,
+                     enter: Callable[[Node], bool] | None = None,
+                     kept: Mapping[str, Collection[str]] | None = None) -> dict[str, list[Facts]]:
+    """{node id: facts it can be reached with}, following answers and `do` steps from `entries`
+    (default: the start with no facts). Nodes `enter` refuses are neither listed nor followed;
+    with `kept` ({node id: fact names}), a node tracks only those facts (paths differing in
+    others merge there)."""
+    def keep(node_id: str, facts: Facts) -> Facts:
+        if kept is None:
+            return facts
+        names = kept.get(node_id, ())
+        return {k: v for k, v in facts.items() if k in names}
+
+    states: dict[str, list[Facts]] = {}
+    seen: set[tuple[str, frozenset[tuple[str, Any]]]] = set()
+    queue: deque[tuple[str, Facts]] = deque()
+
+    def reach(node_id: str, facts: Facts) -> None:
+        node = tree.nodes.get(node_id)
+        facts = keep(node_id, facts)
+        state = (node_id, frozen_facts(facts))
+        if node is None or state in seen or (enter is not None and not enter(node)):
+            return
+        seen.add(state)
+        states.setdefault(node_id, []).append(facts)
+        queue.append((node_id, facts))
+
+    for node_id, facts in [(tree.start, {})] if entries is None else entries:
+        reach(node_id, facts)
+    while queue and len(seen) < MAX_STATES:
+        node_id, facts = queue.popleft()
+        node = tree.nodes[node_id]
+        if node.kind == "ask":
+            for answer in node.answers:
+                if answer.allowed(facts):
+                    reach(answer.next, {**facts, **answer.set})
+        elif node.kind == "do" and node.next:
+            reach(node.next, facts)
+    return states
 
 
 def check_guards(trees: dict[str, Tree]) -> list[Diagnostic]:
@@ -35,31 +81,16 @@ def check_guards(trees: dict[str, Tree]) -> list[Diagnostic]:
 
 
 def _dead_ends(tree: Tree) -> list[Diagnostic]:
-    if tree.start not in tree.nodes:
-        return []
-    seen = {(tree.start, _frozen({}))}
-    queue: deque[tuple[str, dict[str, Any]]] = deque([(tree.start, {})])
-    reported: set[str] = set()
     diagnostics = []
-    while queue and len(seen) < MAX_STATES:
-        node_id, facts = queue.popleft()
+    for node_id, reached in reachable_states(tree).items():
         node = tree.nodes[node_id]
-        moves: list[tuple[str, dict[str, Any]]] = []
-        if node.kind == "ask":
-            shown = [a for a in node.answers if a.allowed(facts)]
-            if not shown and node.answers and node_id not in reported:
-                reported.add(node_id)
-                held = ", ".join(f"{k}={v}" for k, v in sorted(facts.items())) or "no facts set"
-                diagnostics.append(Diagnostic(
-                    tree.path, node.line, node.col, "KB416", "error",
-                    f"question '{node_id}' shows no answer when reached with {held}",
-                    "give one answer no when:, or make the guards cover every case"))
-            moves = [(a.next, {**facts, **a.set}) for a in shown]
-        elif node.kind == "do" and node.next:
-            moves = [(node.next, facts)]
-        for target, new_facts in moves:
-            state = (target, _frozen(new_facts))
-            if target in tree.nodes and state not in seen:
-                seen.add(state)
-                queue.append((target, new_facts))
+        if node.kind != "ask" or not node.answers:
+            continue
+        facts = next((f for f in reached if not any(a.allowed(f) for a in node.answers)), None)
+        if facts is not None:
+            held = ", ".join(f"{k}={v}" for k, v in sorted(facts.items())) or "no facts set"
+            diagnostics.append(Diagnostic(
+                tree.path, node.line, node.col, "KB416", "error",
+                f"question '{node_id}' shows no answer when reached with {held}",
+                "give one answer no when:, or make the guards cover every case"))
     return diagnostics

@@ -3,6 +3,7 @@
 URL scheme (below the path of `base_url`):
 `/` (sends to the default language), `/<lang>/` home, `/<lang>/articles/<id>/`,
 `/<lang>/fix/<tree>/` (the first step), `/<lang>/fix/<tree>/<node>/`,
+`/<lang>/fix/<tree>/<node>/<facts>/` (the step as reached with facts set, e.g. `os-windows`),
 `/<lang>/fix/<tree>/<node>/contact-<n>/` (hand-over when answer n leads to an internal step),
 `/<lang>/categories/<id>/`, `/<lang>/tags/<tag>/`, `/<lang>/search/`, `/<lang>/a-z/`, `/404.html`.
 """
@@ -16,7 +17,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 from kbengine.build import KnowledgeBase
 from kbengine.graph import article_key, tree_key
-from kbengine.model import Article, Category, Node, Tree
+from kbengine.guards import Facts
+from kbengine.model import Answer, Article, Category, Node, Tree
+from kbengine.site.states import TreeStates, plan_states
 from kbengine.slugs import slugify
 
 _GOTO_LIMIT = 20  # goto chains longer than this are cut (kb check reports real cycles)
@@ -45,7 +48,10 @@ class Urls:
     def tree(self, lang: str, tree_id: str) -> str:
         return f"{self.base}{lang}/fix/{quote(tree_id)}/"
 
-    def node(self, lang: str, tree: Tree, node_id: str) -> str:
+    def node(self, lang: str, tree: Tree, node_id: str, state: str = "") -> str:
+        """A step's page; with `state` (a facts sub-path), its page for those facts."""
+        if state:
+            return f"{self.tree(lang, tree.id)}{quote(node_id)}/{state}/"
         if node_id == tree.start:
             return self.tree(lang, tree.id)
         return f"{self.tree(lang, tree.id)}{quote(node_id)}/"
@@ -126,6 +132,7 @@ class SitePlan:
     languages: list[str]
     articles: dict[str, Article]  # public only
     trees: dict[str, Tree]  # public only
+    states: TreeStates = field(default_factory=TreeStates)
     pages: list[Page] = field(default_factory=list)
 
     # --- what the site shows ------------------------------------------------------------------
@@ -170,8 +177,10 @@ class SitePlan:
         link = self.step_link(tree, tree.start)
         return None if link is None or link.handoff else link.url
 
-    def step_link(self, tree: Tree, node_id: str, depth: int = 0) -> StepLink | None:
-        """Where a link to `node_id` goes: its page, the end of a goto chain, or None (no such node)."""
+    def step_link(self, tree: Tree, node_id: str, facts: Facts | None = None,
+                  depth: int = 0) -> StepLink | None:
+        """Where a link to `node_id` reached with `facts` goes: its page for those facts, the end
+        of a goto chain (facts carry on, as in `kb walk`), or None (no such node)."""
         node = tree.nodes.get(node_id)
         if node is None or tree.id not in self.trees or depth > _GOTO_LIMIT:
             return None
@@ -181,8 +190,9 @@ class SitePlan:
             target = self.trees.get(node.goto_tree or "")
             if target is None:
                 return StepLink("", handoff=True)
-            return self.step_link(target, node.goto_node or target.start, depth + 1)
-        return StepLink(self.urls.node(tree.lang, tree, node_id))
+            return self.step_link(target, node.goto_node or target.start, facts, depth + 1)
+        state = self.states.slug(tree.id, node_id, facts or {})
+        return StepLink(self.urls.node(tree.lang, tree, node_id, state))
 
     def translations(self, key: str) -> dict[str, str]:
         """{lang: id} of the public versions of an article or tree (graph key `article:<id>`)."""
@@ -211,7 +221,7 @@ def plan_site(kb: KnowledgeBase) -> SitePlan:
     articles = {i: a for i, a in kb.articles.items() if a.is_public}
     trees = {i: t for i, t in kb.trees.items() if t.is_public}
     urls = Urls.from_base_url(kb.config.base_url)
-    plan = SitePlan(kb, urls, public_languages(kb, articles, trees), articles, trees)
+    plan = SitePlan(kb, urls, public_languages(kb, articles, trees), articles, trees, plan_states(trees))
     pages = plan.pages
     every_lang = {lang: urls.home(lang) for lang in plan.languages}
     default = plan.languages[0]
@@ -247,24 +257,29 @@ def _tree_pages(plan: SitePlan, tree: Tree) -> list[Page]:
     for node in tree.nodes.values():
         if node.audience != "public" or node.kind == "goto":
             continue  # internal steps never reach the site; gotos link straight to their target
-        alternates = {lang: urls.node(lang, other, node.id) for lang, other in translated.items()
-                      if node.id in other.nodes and other.nodes[node.id].audience == "public"}
-        url = urls.node(tree.lang, tree, node.id)
-        pages.append(Page(url, "step.html", tree.lang, "step", tree.title, tree, node,
-                          alternates=alternates, listed=node.id == tree.start))
-        for number, (label, target) in enumerate(exits(node), start=1):
-            link = plan.step_link(tree, target)
+        others = [other for other in translated.values()
+                  if node.id in other.nodes and other.nodes[node.id].audience == "public"]
+        # the page without facts keeps the step's plain address; state pages are reached by answering
+        for facts, state in [({}, ""), *plan.states.pages(tree.id, node.id)]:
+            alternates = {other.lang: urls.node(other.lang, other, node.id,
+                                                plan.states.slug(other.id, node.id, facts))
+                          for other in others}
+            pages.append(Page(urls.node(tree.lang, tree, node.id, state), "step.html", tree.lang, "step",
+                              tree.title, tree, node, extra={"facts": facts}, alternates=alternates,
+                              listed=node.id == tree.start and not state))
+        for number, answer in enumerate(exits(node), start=1):
+            link = plan.step_link(tree, answer.next)
             if link is not None and link.handoff:
                 pages.append(Page(urls.handoff(tree.lang, tree, node.id, number), "step.html",
                                   tree.lang, "handoff", tree.title, tree, node,
-                                  extra={"answer": label}, listed=False))
+                                  extra={"answer": answer.label}, listed=False))
     return pages
 
 
-def exits(node: Node) -> list[tuple[str, str]]:
-    """(label, next node id) of every way out of a step; a `do` step's label is empty."""
+def exits(node: Node) -> list[Answer]:
+    """Every way out of a step: a question's answers, or a `do` step's next step (no label)."""
     if node.kind == "ask":
-        return [(answer.label, answer.next) for answer in node.answers]
+        return node.answers
     if node.kind == "do" and node.next:
-        return [("", node.next)]
+        return [Answer("", node.next)]
     return []

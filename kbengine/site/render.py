@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +50,6 @@ class Answer:
     label: str
     url: str
     handoff: bool
-    set: str  # JSON of the facts the answer records, for the script
-    when: str  # JSON of the guard, for the script
 
 
 class _Resolver:
@@ -216,16 +213,16 @@ class SiteRenderer:
         node: Node = page.node  # type: ignore[assignment]
         plan, lang = self.plan, page.lang
         gettext = translations(lang).gettext
+        facts = page.extra.get("facts", {})
         answers = []
-        for number, (label, target) in enumerate(exits(node), start=1):
-            link = plan.step_link(tree, target)
+        for number, answer in enumerate(exits(node), start=1):
+            if not answer.allowed(facts):
+                continue  # hidden by its `when` guard, as in `kb walk`
+            link = plan.step_link(tree, answer.next, {**facts, **answer.set})
             if link is None:
                 continue
             url = plan.urls.handoff(lang, tree, node.id, number) if link.handoff else link.url
-            guard = next((a for a in node.answers if a.label == label and a.next == target), None)
-            answers.append(Answer(label, url, link.handoff,
-                                  json.dumps(guard.set if guard else {}, ensure_ascii=False, default=str),
-                                  json.dumps(guard.when if guard else {}, ensure_ascii=False, default=str)))
+            answers.append(Answer(answer.label, url, link.handoff))
         article_id = node.article if node.article in plan.articles else None
         text = self.markdown(node.text, tree.path, lang).html if node.text else ""
         path = [self._step_line(node, page.extra["answer"])] if page.kind == "handoff" else []
@@ -235,7 +232,7 @@ class SiteRenderer:
             "node": node,
             "step_text": text,
             "answers": answers,
-            "is_start": node.id == tree.start and page.kind == "step",
+            "is_start": node.id == tree.start and page.kind == "step" and not facts,
             "handoff": page.kind == "handoff",
             "answer": page.extra.get("answer", ""),
             "more_info": self.entry(plan.articles[article_id]) if article_id else None,

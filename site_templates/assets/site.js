@@ -89,21 +89,12 @@
   }
   save(steps);
 
-  var facts = {};
-  steps.forEach(function (s) { Object.assign(facts, s.set || {}); });
-  var fromStart = step.getAttribute("data-start") === "true" && !steps.length || (steps.length && steps[0].start);
+  /* answers hidden by `when` guards are left out of the page itself: each set of facts
+     has its own page, so there is nothing to hide here */
   step.querySelectorAll("a.answer").forEach(function (link) {
-    var when = JSON.parse(link.getAttribute("data-when") || "{}");
-    var allowed = Object.keys(when).every(function (name) {
-      var wanted = Array.isArray(when[name]) ? when[name] : [when[name]];
-      return wanted.indexOf(facts[name]) >= 0;
-    });
-    if (fromStart && !allowed) link.parentNode.hidden = true;
     link.addEventListener("click", function () {
       save(steps.concat([{ step: current, prompt: step.getAttribute("data-prompt"),
-        answer: link.getAttribute("data-answer"), set: JSON.parse(link.getAttribute("data-set") || "{}"),
-        to: new URL(link.href, location.href).pathname,
-        start: steps.length ? undefined : step.getAttribute("data-start") === "true" }]));
+        answer: link.getAttribute("data-answer"), to: new URL(link.href, location.href).pathname }]));
     });
   });
   var restart = document.querySelector("[data-restart]");

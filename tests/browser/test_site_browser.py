@@ -138,6 +138,53 @@ def test_the_same_troubleshooter_works_without_javascript(tab_without_js: Tab, s
     assert f"{prompt} - {label}" in mailto_body(tab_without_js)  # the desk still gets the step
 
 
+@pytest.mark.parametrize("tree_id", ["cannot-sign-in", "wifi-not-connecting"])
+def test_guarded_troubleshooters_without_javascript_show_only_allowed_answers(
+        tab_without_js: Tab, served: Served, tree_id: str) -> None:
+    """Follow every answer link from the first step, tracking the facts the answers set; each
+    question shows exactly the answers whose `when` guard those facts allow."""
+    page, trees = tab_without_js.page, served.kb.trees
+    read = {name for tree in trees.values() for node in tree.nodes.values()
+            for answer in node.answers for name in answer.when}  # a fact no guard reads changes no page
+    queue: deque[tuple[str, dict[str, object]]] = deque([(f"{served.url}en/fix/{tree_id}/", {})])
+    seen: set[tuple[str, str]] = set()
+    hidden_somewhere = False
+    while queue:
+        url, known = queue.popleft()
+        key = (url, json.dumps({k: v for k, v in known.items() if k in read}, sort_keys=True))
+        if key in seen or "/contact-" in url:
+            continue  # a hand-over page has no answers
+        seen.add(key)
+        page.goto(url, wait_until="domcontentloaded")
+        tree, node_id = page.locator("[data-step]").get_attribute("data-step").split("#")
+        node = trees[tree].nodes[node_id]
+        links = page.locator("a.answer").evaluate_all(  # one round trip; works with scripts off
+            "links => links.map(a => [a.dataset.answer, a.getAttribute('href'), a.checkVisibility()])")
+        assert all(visible for _, _, visible in links)
+        shown = [label for label, _, _ in links]
+        if node.kind == "ask":
+            assert shown == [a.label for a in node.answers if a.allowed(known)], (url, known)
+            hidden_somewhere |= len(shown) < len(node.answers)
+        for label, href, _ in links:
+            answer = next((a for a in node.answers if a.label == label), None)
+            target = served.url.split("/help/")[0] + href
+            queue.append((target, {**known, **(answer.set if answer else {})}))
+    assert hidden_somewhere and len(seen) > 5
+
+
+def test_with_javascript_state_pages_keep_the_path_and_hide_nothing_twice(tab: Tab, served: Served) -> None:
+    tree = served.kb.trees["wifi-not-connecting"]
+    mac = [(tree.nodes["device"].prompt, "Company MacBook"), ("", "Yes, only I have a problem"), ("", "")]
+    click_through(tab, served, tree, mac)
+    assert tab.page.url.endswith("/wifi-not-connecting/symptom/os-mac/")
+    shown = [a.get_attribute("data-answer") for a in tab.page.locator("a.answer").all() if a.is_visible()]
+    assert shown == [a.label for a in tree.nodes["symptom"].answers if a.allowed({"os": "mac"})]
+    assert len(tab.page.locator("[data-path] li").all()) == 3
+    tab.page.go_back()
+    tab.page.reload()
+    assert len(tab.page.locator("[data-path] li").all()) == 2
+
+
 def test_no_console_errors_on_any_page_kind(tab: Tab, served: Served) -> None:
     tree, _path = find_walk(served, "escalate")
     for url in ("", "en/", "nl/", "en/articles/connect-vpn/", "en/a-z/", "en/search/?q=vpn",
