@@ -186,6 +186,33 @@ def test_a_question_with_no_answer_allowed_without_facts_says_to_start_again(wri
     assert "depend on your earlier answers" in empty and 'href="/en/fix/printing/" data-restart' in empty
 
 
+def test_a_loop_back_to_the_first_step_with_facts_gets_its_own_page(write_kb: WriteKB,
+                                                                     tmp_path: Path) -> None:
+    loop = """\
+        title: Loop
+        start: q
+        nodes:
+          q:
+            ask: Which one?
+            answers:
+              Windows: {next: tried, set: {os: windows}}
+              Restart Windows: {next: done, when: {os: windows}}
+              Give up: done
+          tried:
+            do: Try something.
+            next: q
+          done:
+            solved: ok
+        """
+    site = tmp_path / "site"
+    build_site(compile_kb(write_kb({"trees/loop.yaml": loop})), site, search=False)
+    assert dict(answers(site, "/en/fix/loop/tried/os-windows/")) == {"Done": "/en/fix/loop/q/os-windows/"}
+    assert labels(site, "/en/fix/loop/q/os-windows/") == ["Windows", "Restart Windows", "Give up"]
+    assert labels(site, "/en/fix/loop/") == ["Windows", "Give up"]
+    again = page(site, "/en/fix/loop/q/os-windows/")
+    assert "data-pagefind-body" not in again and "data-restart" in again  # only the first visit is the start
+
+
 def test_state_sub_paths_are_stable_and_never_clash() -> None:
     assert facts_slug({"os": "windows", "client": "new"}) == "client-new-os-windows"
     assert facts_slug({"phone_lost": True}) == "phone-lost-true"
