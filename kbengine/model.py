@@ -65,13 +65,10 @@ class Heading:
     line: int
 
 
-@dataclass(slots=True)
-class Article:
-    id: str
-    path: str  # relative to the KB root, with forward slashes
-    title: str
-    body: str
-    body_line: int = 1  # line of the file where the Markdown body starts
+@dataclass(slots=True, kw_only=True)
+class Content:
+    """What articles and trees share: their metadata, and where each value was written."""
+
     summary: str = ""
     tags: list[str] = field(default_factory=list)
     category: str = ""
@@ -80,23 +77,32 @@ class Article:
     status: str = "published"
     owner: str = ""
     updated: str = ""
-    related: list[str] = field(default_factory=list)
     translation_of: str | None = None
-    headings: list[Heading] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # unknown front-matter keys, kept
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept
     content_hash: str = ""
-    explicit_id: bool = False
     locations: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
 
     def where(self, *path: Any) -> tuple[int, int]:
-        """Line and column of a front-matter value, else of the top of the file."""
+        """Line and column of a value in the file, else of its nearest parent (or the top)."""
         return _where(self.locations, path)
 
     @property
     def is_public(self) -> bool:
         """Reaches the public site: public audience and published."""
         return self.audience == "public" and self.status == "published"
+
+
+@dataclass(slots=True)
+class Article(Content):
+    id: str
+    path: str  # relative to the KB root, with forward slashes
+    title: str
+    body: str
+    body_line: int = 1  # line of the file where the Markdown body starts
+    related: list[str] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    explicit_id: bool = False
 
 
 @dataclass(slots=True)
@@ -187,36 +193,16 @@ class TreeExample:
 
 
 @dataclass(slots=True)
-class Tree:
+class Tree(Content):
     id: str
     path: str
     title: str
     start: str
     nodes: dict[str, Node] = field(default_factory=dict)
-    summary: str = ""
     symptoms: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    category: str = ""
-    lang: str = "en"
-    audience: str = "public"
-    status: str = "published"
-    owner: str = ""
-    updated: str = ""
-    translation_of: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    content_hash: str = ""
     examples: list[TreeExample] = field(default_factory=list)
-    locations: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
     # ids of nodes written in the file but not loaded (reported already): no follow-on errors
     unreadable: list[str] = field(default_factory=list)
-
-    def where(self, *path: Any) -> tuple[int, int]:
-        """Line and column of a value in the tree file, else of its nearest parent."""
-        return _where(self.locations, path)
-
-    @property
-    def is_public(self) -> bool:
-        return self.audience == "public" and self.status == "published"
 
 
 @dataclass(slots=True)
