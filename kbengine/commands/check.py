@@ -55,7 +55,8 @@ def command(root: Path | None, output: str, as_json: bool, strict: bool, no_cach
     hint. Errors make a tree unwalkable or the KB ambiguous (broken YAML, a missing
     node, a loop with no exit, a duplicate id); warnings are content that still works
     but should be fixed (a broken link, a missing image, a public page linking an
-    internal one). Every CODE is explained in docs/rules.md.
+    internal one). A tree's examples are walked too, and one that does not end
+    where it says is an error (KB418). Every CODE is explained in docs/rules.md.
 
     \b
     Exit status: 0 no errors (and, with --strict, no warnings),
