@@ -97,8 +97,9 @@ def list_command(root: Path | None, tree: str | None, outcome: str | None, since
     for session in sessions:
         item = session.summary()
         ticket_text = f" {item['ticket']}" if item["ticket"] else ""
+        steps = f"{item['steps']} step{'s' * (item['steps'] != 1)}"
         click.echo(f"{item['session']}  {item['started'][:16].replace('T', ' ')}  "
-                   f"{item['outcome']:<11} {item['tree']}{ticket_text}  ({item['steps']} steps)")
+                   f"{item['outcome']:<11} {item['tree']}{ticket_text}  ({steps})")
     click.echo(f"{len(sessions)} session{'s' * (len(sessions) != 1)} in {folder}")
 
 
