@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,6 +67,15 @@ def prepare_search(kb: KnowledgeBase) -> None:
 
         with Console(stderr=True).status("Updating the search index…"):
             update_index(kb)
+
+
+def close_ids(item_id: str, known: Iterable[str]) -> str:
+    """' Did you mean: a, b?' for known ids that contain or resemble the one typed, else a
+    pointer to search."""
+    names = sorted(known)
+    close = [k for k in names if item_id.lower() in k.lower()]
+    close = list(dict.fromkeys(close + difflib.get_close_matches(item_id, names, n=5)))[:5]
+    return f" Did you mean: {', '.join(close)}?" if close else " Try `kb search WORDS`."
 
 
 def print_json(value: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from kbengine.build import KnowledgeBase
-from kbengine.commands.options import json_option, open_kb, print_json, root_option
+from kbengine.commands.options import close_ids, json_option, open_kb, print_json, root_option
 from kbengine.graph import article_key, tree_key
 from kbengine.model import Article, Tree
 
@@ -102,9 +102,7 @@ def command(item_id: str, root: Path | None, as_json: bool) -> None:
     article = kb.articles.get(item_id)
     tree = kb.trees.get(item_id)
     if article is None and tree is None:
-        known = sorted([*kb.articles, *kb.trees])
-        close = [k for k in known if item_id.lower() in k.lower()][:5]
-        hint = f" Did you mean: {', '.join(close)}?" if close else " Try `kb search WORDS`."
+        hint = close_ids(item_id, [*kb.articles, *kb.trees])
         click.echo(f"kb show: no article or tree has the id '{item_id}'.{hint}", err=True)
         raise SystemExit(1)
     if as_json:
