@@ -62,6 +62,43 @@ def reachable_states(tree: Tree, entries: Iterable[tuple[str, Facts]] | None = N
     return states
 
 
+def goto_entry(node: Node, trees: Mapping[str, Tree]) -> tuple[str, str] | None:
+    """The (tree, node) a goto step enters, when that tree exists."""
+    target = trees.get(node.goto_tree or "") if node.kind == "goto" else None
+    return (target.id, node.goto_node or target.start) if target else None
+
+
+def states_across_trees(trees: Mapping[str, Tree], *, enter: Callable[[Node], bool] | None = None,
+                        kept: Mapping[str, Mapping[str, Collection[str]]] | None = None,
+                        ) -> dict[str, dict[str, list[Facts]]]:
+    """`reachable_states` of every tree from its start, plus the facts that gotos carry into
+    the trees they enter (as in `kb walk`). `kept` is per tree, as in `reachable_states`."""
+    seeds: dict[str, list[tuple[str, Facts]]] = {tid: [(tree.start, {})] for tid, tree in trees.items()}
+    seeded = {(tid, tree.start, frozen_facts({})) for tid, tree in trees.items()}
+    found: dict[str, dict[str, list[Facts]]] = {}
+    pending = deque(trees)
+    while pending:
+        tree_id = pending.popleft()
+        tree = trees[tree_id]
+        found[tree_id] = reachable_states(tree, seeds[tree_id], enter=enter,
+                                          kept=kept[tree_id] if kept else None)
+        for node_id, reached in found[tree_id].items():
+            entry = goto_entry(tree.nodes[node_id], trees)
+            if entry is None:
+                continue
+            target, start = entry
+            names = kept[target].get(start, ()) if kept else None
+            for facts in reached:
+                carried = facts if names is None else {k: v for k, v in facts.items() if k in names}
+                key = (target, start, frozen_facts(carried))
+                if key not in seeded and len(seeded) < MAX_STATES:
+                    seeded.add(key)
+                    seeds[target].append((start, carried))
+                    if target not in pending:
+                        pending.append(target)
+    return found
+
+
 def check_guards(trees: dict[str, Tree]) -> list[Diagnostic]:
     """KB416: a question that shows no answer on some path; KB417: a guard on a fact never set."""
     diagnostics: list[Diagnostic] = []
@@ -76,13 +113,14 @@ def check_guards(trees: dict[str, Tree]) -> list[Diagnostic]:
                             tree.path, answer.line, answer.col, "KB417", "warning",
                             f"answer '{answer.label}' is shown only when '{name}' is set, "
                             "but no answer sets it", f"add set: {{{name}: ...}} to an earlier answer"))
-        diagnostics.extend(_dead_ends(tree))
+    for tree_id, reached_by_node in states_across_trees(trees).items():
+        diagnostics.extend(_dead_ends(trees[tree_id], reached_by_node))
     return diagnostics
 
 
-def _dead_ends(tree: Tree) -> list[Diagnostic]:
+def _dead_ends(tree: Tree, reached_by_node: dict[str, list[Facts]]) -> list[Diagnostic]:
     diagnostics = []
-    for node_id, reached in reachable_states(tree).items():
+    for node_id, reached in reached_by_node.items():
         node = tree.nodes[node_id]
         if node.kind != "ask" or not node.answers:
             continue

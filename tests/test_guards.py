@@ -48,3 +48,34 @@ def test_guard_on_a_fact_no_answer_sets_is_a_warning(write_kb):
     typo = GUARDED_TREE.replace("when: {os: [mac]}", "when: {sytem: [mac]}")
     kb = compile_kb(write_kb({"trees/which.yaml": typo}))
     assert codes_at(kb, "KB417") == ["trees/which.yaml:14"]
+
+
+def test_facts_carried_into_another_tree_by_a_goto_are_followed(write_kb):
+    caller = """
+        title: Laptop trouble
+        start: os
+        nodes:
+          os:
+            ask: Windows or Mac?
+            answers:
+              Windows: {next: on, set: {os: windows}}
+              Mac: {next: on, set: {os: mac}}
+          on:
+            goto: restart
+    """
+    restart = """
+        title: Restart
+        start: how
+        nodes:
+          how:
+            ask: How do you restart?
+            answers:
+              Start menu: {next: done, when: {os: windows}}
+              I don't know which computer I have: {next: done, when: {os: null}}
+          done:
+            solved: Restarted.
+    """
+    kb = compile_kb(write_kb({"trees/laptop.yaml": caller, "trees/restart.yaml": restart}))
+    found = [d for d in kb.diagnostics if d.code == "KB416"]
+    assert [(d.path, d.line) for d in found] == [("trees/restart.yaml", 4)]
+    assert "os=mac" in found[0].message

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbengine.guards import Facts, frozen_facts, reachable_states
+from kbengine.guards import Facts, frozen_facts, goto_entry, states_across_trees
 from kbengine.model import Node, Tree
 from kbengine.slugs import slugify
 
@@ -54,27 +54,7 @@ def plan_states(trees: dict[str, Tree]) -> TreeStates:
     """Every (step, facts) a reader can reach from each tree's first step, through public steps."""
     kept = _kept_names(trees)
     by_tree = {tid: {nid: kept[(tid, nid)] for nid in tree.nodes} for tid, tree in trees.items()}
-    seeds: dict[str, list[tuple[str, Facts]]] = {tid: [(tree.start, {})] for tid, tree in trees.items()}
-    seeded = {(tid, tree.start, _NO_FACTS) for tid, tree in trees.items()}
-    found: dict[str, dict[str, list[Facts]]] = {}
-    pending = deque(trees)
-    while pending:
-        tree_id = pending.popleft()
-        tree = trees[tree_id]
-        found[tree_id] = reachable_states(tree, seeds[tree_id], enter=_public, kept=by_tree[tree_id])
-        for node_id, reached in found[tree_id].items():
-            entry = _goto_entry(tree.nodes[node_id], trees)
-            if entry is None:
-                continue
-            target, start = entry
-            for facts in reached:  # facts carry into the other tree, as in `kb walk`
-                carried = {k: v for k, v in facts.items() if k in kept[entry]}
-                key = (target, start, frozen_facts(carried))
-                if key not in seeded:
-                    seeded.add(key)
-                    seeds[target].append((start, carried))
-                    if target not in pending:
-                        pending.append(target)
+    found = states_across_trees(trees, enter=_public, kept=by_tree)
     states = TreeStates(kept)
     for tree_id, by_node in found.items():
         for node_id, reached in by_node.items():
@@ -87,12 +67,6 @@ def _public(node: Node) -> bool:
     return node.audience == "public"  # an internal step is a hand-over: the reader stops there
 
 
-def _goto_entry(node: Node, trees: dict[str, Tree]) -> Step | None:
-    """The (tree, node) a goto step enters, when that tree is on the site."""
-    target = trees.get(node.goto_tree or "") if node.kind == "goto" else None
-    return (target.id, node.goto_node or target.start) if target else None
-
-
 def _kept_names(trees: dict[str, Tree]) -> dict[Step, frozenset[str]]:
     """{step: fact names read by a guard on it or on any step it can lead to, across gotos}."""
     names = {(tid, nid): {name for answer in node.answers for name in answer.when}
@@ -100,7 +74,7 @@ def _kept_names(trees: dict[str, Tree]) -> dict[Step, frozenset[str]]:
     following = {}
     for tid, tree in trees.items():
         for nid, node in tree.nodes.items():
-            entry = _goto_entry(node, trees)
+            entry = goto_entry(node, trees)
             following[(tid, nid)] = [(tid, target) for target in node.targets()] + ([entry] if entry else [])
     changed = True
     while changed:  # until no step learns a new name from the steps after it (loops included)
