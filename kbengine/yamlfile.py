@@ -220,6 +220,8 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
         line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
         col = (mark.column + 1) if mark else 1
         problem = error.problem or error.context or "the YAML could not be read"
+        if "nesting depth" in problem:  # newer libyaml stops at 1,000 levels by itself
+            return None, [_too_deep(rel, line, col)]
         return None, [Diagnostic(rel, line, col, "KB103", "error",
                                  f"YAML syntax error: {problem}",
                                  _syntax_hint(problem))]
