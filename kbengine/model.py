@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 NodeKind = Literal["ask", "do", "solved", "escalate", "goto"]
+LinkKind = Literal["page", "wiki", "image", "include"]
 NODE_KINDS: tuple[NodeKind, ...] = ("ask", "do", "solved", "escalate", "goto")
 END_KINDS = frozenset({"solved", "escalate"})
 
@@ -51,7 +53,7 @@ class Link:
     """A link written in an article body, with where it was written and what it points at."""
 
     target: str
-    kind: Literal["page", "wiki", "image", "include"]
+    kind: LinkKind
     line: int
     col: int
     article_id: str | None = None  # set when the link resolves to an article
@@ -114,7 +116,7 @@ class Answer:
     line: int = 0
     col: int = 0
 
-    def allowed(self, facts: dict[str, Any]) -> bool:
+    def allowed(self, facts: Mapping[str, Any]) -> bool:
         """True when every `when` fact holds; a list value means any of its items."""
         for name, wanted in self.when.items():
             have = facts.get(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kbengine.model import Heading, Link
+from kbengine.model import Heading, Link, LinkKind
 from kbengine.slugs import slugify
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -97,13 +97,13 @@ def _links_in(line: str, number: int) -> list[Link]:
         if any(start <= match.start() < end for start, end in includes):
             continue
         target = match.group(2)
-        kind = "image" if match.group(1) or target.lower().endswith(_IMAGE_EXT) else "page"
+        kind: LinkKind = "image" if match.group(1) or target.lower().endswith(_IMAGE_EXT) else "page"
         found.append(Link(target, kind, number, match.start(2) + 1))
     ref = _REF_DEF.match(line)
     if ref:
         target = ref.group(1)
-        kind = "image" if target.lower().endswith(_IMAGE_EXT) else "page"
-        found.append(Link(target, kind, number, ref.start(1) + 1))
+        ref_kind: LinkKind = "image" if target.lower().endswith(_IMAGE_EXT) else "page"
+        found.append(Link(target, ref_kind, number, ref.start(1) + 1))
     for match in _WIKI.finditer(line):
         found.append(Link(match.group(1).strip(), "wiki", number, match.start() + 1))
     for pattern in (_DOCFX_IMAGE, _HTML_IMG):

@@ -74,7 +74,7 @@ def _explain(error: Any) -> list[tuple[tuple[Any, ...], str, bool]]:
         return [(path, f"missing required field '{missing}'{where}", True)]
     if validator == "type":
         types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+        wanted = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
         return [(path, f"{field} should be {wanted}, not {_describe(error.instance)}", False)]
     if validator == "enum":
         options = ", ".join(str(v) for v in error.validator_value)

@@ -191,8 +191,8 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
         tags=[str(t) for t in _list(meta.get("tags"))],
         category=_text(meta.get("category")),
         lang=_text(meta.get("lang")) or default_lang,
-        audience=meta.get("audience") if meta.get("audience") in ("public", "internal") else "public",
-        status=meta.get("status") if meta.get("status") in ("draft", "published", "archived")
+        audience=str(meta["audience"]) if meta.get("audience") in ("public", "internal") else "public",
+        status=str(meta["status"]) if meta.get("status") in ("draft", "published", "archived")
         else "published",
         owner=_text(meta.get("owner")),
         updated=_text(meta.get("updated")),
@@ -211,7 +211,7 @@ def _examples(doc: YamlDocument) -> list[TreeExample]:
     for index, raw in enumerate(_list(doc.data.get("examples"))):
         if not isinstance(raw, dict) or not isinstance(raw.get("answers"), list):
             continue
-        inputs = raw.get("inputs") if isinstance(raw.get("inputs"), dict) else {}
+        inputs: dict[str, Any] = raw["inputs"] if isinstance(raw.get("inputs"), dict) else {}
         line, col = doc.locate(("examples", index))
         found.append(TreeExample(
             answers=[str(a) for a in raw["answers"]],
@@ -239,7 +239,9 @@ def _node_ids_as_text(data: dict[str, Any]) -> None:
             if key in node:
                 node[key] = text(node[key])
         answers = node.get("answers")
-        for label, target in answers.items() if isinstance(answers, dict) else ():
+        if not isinstance(answers, dict):
+            continue
+        for label, target in answers.items():
             if isinstance(target, dict) and "next" in target:
                 target["next"] = text(target["next"])
             else:

@@ -13,6 +13,7 @@ import click
 
 from kbengine.build import KnowledgeBase
 from kbengine.commands.options import json_option, open_kb, print_json, root_option
+from kbengine.model import Article, Tree
 from kbengine.scaffold import ID_PATTERN, SKELETONS, Draft, article_text, clean_title, tree_text
 from kbengine.slugs import slugify
 
@@ -45,7 +46,8 @@ def _new_id(title: str, given: str | None) -> str:
 
 def _check_unused(kb: KnowledgeBase, new_id: str) -> None:
     """Ids are shared by articles and trees (`kb show ID`, `[[ID]]`), so both are checked."""
-    for item in [*kb.articles.values(), *kb.trees.values()]:
+    items: list[Article | Tree] = [*kb.articles.values(), *kb.trees.values()]
+    for item in items:
         if item.id == new_id or slugify(Path(item.path).stem) == new_id:
             raise NewError(f"the id '{new_id}' is taken by {item.path}; "
                            "choose another title or pass --id")

@@ -90,7 +90,7 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
         click.echo(f"kb serve: cannot listen on {host}:{port}: {problem.strerror}. "
                    "Try another --port.", err=True)
         raise SystemExit(1) from None
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"Serving {target} at http://{bound_host}:{bound_port}{base} - press Ctrl+C to stop.")
     stop = threading.Event()
     if watch:

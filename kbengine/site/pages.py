@@ -154,7 +154,8 @@ class SitePlan:
     def tags_in(self, lang: str) -> dict[str, list[Article | Tree]]:
         """{tag slug: items}; the first spelling of a tag names it."""
         found: dict[str, list[Article | Tree]] = {}
-        for item in [*self.articles_in(lang), *self.trees_in(lang)]:
+        items: list[Article | Tree] = [*self.articles_in(lang), *self.trees_in(lang)]
+        for item in items:
             for tag in dict.fromkeys(item.tags):
                 found.setdefault(tag_slug(tag), []).append(item)
         return dict(sorted(found.items()))

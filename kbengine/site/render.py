@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ class SiteRenderer:
             return Entry(item.title, self.plan.article_url(item.id) or "", item.summary, "article")
         return Entry(item.title, self.plan.tree_url(item.id) or "", item.summary, "tree")
 
-    def entries(self, items: list[Article] | list[Tree]) -> list[Entry]:
+    def entries(self, items: Sequence[Article | Tree]) -> list[Entry]:
         return [e for e in map(self.entry, items) if e.url]
 
     # --- one builder per page kind -----------------------------------------------------------------
@@ -182,7 +183,7 @@ class SiteRenderer:
 
     def _a_z(self, page: Page) -> dict[str, Any]:
         groups: dict[str, list[Entry]] = {}
-        items = [*self.plan.articles_in(page.lang), *self.plan.trees_in(page.lang)]
+        items: list[Article | Tree] = [*self.plan.articles_in(page.lang), *self.plan.trees_in(page.lang)]
         for entry in sorted(self.entries(items), key=lambda e: e.title.casefold()):
             groups.setdefault(index_letter(entry.title), []).append(entry)
         return {"groups": sorted(groups.items(), key=lambda g: (g[0] == "#", g[0]))}
