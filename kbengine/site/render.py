@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,14 @@ from kbengine.site.i18n import language_name, long_date, translations
 from kbengine.site.markdown import CALLOUT_KINDS, ArticleRenderer, RenderedBody
 from kbengine.site.pages import Page, SitePlan, exits, index_letter, tag_slug
 
-DEFAULT_TEMPLATES = Path(kbengine.__file__).resolve().parent.parent / "site_templates"
+
+def _default_templates() -> Path:
+    """The repository's site_templates/ (an editable install), else the copy a wheel installed."""
+    beside = Path(kbengine.__file__).resolve().parent.parent / "site_templates"
+    return beside if beside.is_dir() else Path(sys.prefix) / "share" / "kbengine" / "site_templates"
+
+
+DEFAULT_TEMPLATES = _default_templates()
 TOC_MIN_HEADINGS = 3  # a table of contents only for articles with this many sections
 
 
