@@ -22,6 +22,7 @@ COMMANDS = {
     "serve": "serve",
     "graph": "graph",
     "new": "new",
+    "report": "report",
 }
 
 

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -113,20 +113,22 @@ class SessionRecord:
         self._handle.close()
 
 
-def read_events(path: Path) -> list[dict[str, Any]]:
-    """Every whole event in a record; a line cut short by a crash is left out."""
+def read_events(path: Path, *, strict: bool = False) -> list[dict[str, Any]]:
+    """Every whole event in a record; a line cut short by a crash is left out, or refused when strict."""
     try:
         text = path.read_text("utf-8", errors="replace")
     except OSError as error:
         raise SessionError(f"cannot read {path}: {error.strerror}") from None
     events = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
             event = json.loads(line)
         except json.JSONDecodeError:
-            continue
+            event = None
         if isinstance(event, dict) and isinstance(event.get("event"), str):
             events.append(event)
+        elif strict and line.strip():
+            raise SessionError(f"{path}: line {number} is not a whole event (cut short or edited)")
     if not events or events[0]["event"] != "start":
         raise SessionError(f"{path} is not a session record (its first line is not a start event)")
     return events
@@ -200,13 +202,18 @@ def load_session(folder: Path, session_id: str) -> Session:
 
 
 def list_sessions(folder: Path, *, tree: str | None = None, outcome: str | None = None,
-                  since: datetime | None = None, ticket: str | None = None) -> list[Session]:
-    """Readable sessions, oldest first, that pass every filter given."""
+                  since: datetime | None = None, ticket: str | None = None,
+                  damaged: Callable[[SessionError], None] | None = None) -> list[Session]:
+    """Readable sessions, oldest first, that pass every filter given.
+
+    With `damaged`, a file with any line that is not a whole event is skipped and passed to it."""
     result = []
     for path in record_paths(folder):
         try:
-            session = Session(path.stem, path, read_events(path))
-        except SessionError:
+            session = Session(path.stem, path, read_events(path, strict=damaged is not None))
+        except SessionError as error:
+            if damaged is not None:
+                damaged(error)
             continue
         if tree and session.tree != tree:
             continue
@@ -226,6 +233,19 @@ def parse_age(text: str) -> timedelta:
     if not match:
         raise SessionError(f"'{text}' is not an age; write a number and a unit: 90d, 12w or 36h")
     return timedelta(**{_AGE_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
+    """A date, a date and time, or an age like 7d (that long ago), as an aware datetime.
+
+    With `end_of_day`, a date alone means the end of that day (for an `--until`)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.now().astimezone() - parse_age(text)
+    if end_of_day and len(text.strip()) == 10:
+        moment += timedelta(days=1)
+    return moment if moment.tzinfo else moment.astimezone()
 
 
 def purge(folder: Path, older_than: timedelta, now: datetime | None = None,

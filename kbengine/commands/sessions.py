@@ -16,6 +16,7 @@ from kbengine.sessions import (
     list_sessions,
     load_session,
     parse_age,
+    parse_moment,
     purge,
     read_config,
     sessions_folder,
@@ -23,12 +24,16 @@ from kbengine.sessions import (
 from kbengine.walk import OUTCOMES
 
 
-def _folder(root: Path | None) -> Path:
-    """The sessions folder; $KB_SESSIONS works even outside a KB."""
+def records_folder(root: Path | None) -> Path:
+    """The sessions folder; $KB_SESSIONS works even outside a KB. SessionError when refused."""
     if os.environ.get("KB_SESSIONS") and root is None:
         return sessions_folder(Path.cwd(), None)
+    return sessions_folder(resolve_root(root))
+
+
+def _folder(root: Path | None) -> Path:
     try:
-        return sessions_folder(resolve_root(root))
+        return records_folder(root)
     except SessionError as error:
         _fail(str(error))
 
@@ -43,12 +48,7 @@ def _since(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-        return moment if moment.tzinfo else moment.astimezone()
-    except ValueError:
-        pass
-    try:
-        return datetime.now().astimezone() - parse_age(text)
+        return parse_moment(text)
     except SessionError:
         raise click.BadParameter(f"'{text}' is not a date (2024-05-01) or an age (7d)",
                                  param_hint="--since") from None
