@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,29 @@ def test_a_report_over_walks_recorded_by_kb_walk(write_kb: Any, tmp_path: Path,
     assert data["escalations"]["by_node"] == [{"tree": "printer", "node": "hardware", "count": 1,
                                                "share": 1.0}]
     assert data["times"]["response"]["count"] == 4
+
+
+def test_a_report_over_walks_of_the_bundled_kb(bundled_root: Path, bundled_kb: Any, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_SESSIONS", str(tmp_path / "walks"))
+    runner = CliRunner()
+    for tree in bundled_kb.trees.values():
+        start = tree.nodes[tree.start]
+        answers = ["--answer", start.answers[0].label] if start.kind == "ask" and start.answers else []
+        runner.invoke(cli, ["walk", tree.id, "--root", str(bundled_root), "--json", *answers])
+    data = report_json("--root", str(bundled_root))
+    assert data["sessions"]["total"] == len(bundled_kb.trees) == len(data["trees"])
+    assert data["skipped_records"] == 0
+    assert {row["tree"] for row in data["trees"]} == set(bundled_kb.trees)
+
+
+def test_on_a_terminal_the_tables_are_drawn_by_rich(records: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn("kb", ["report"], env={**os.environ, "KB_SESSIONS": str(records)},
+                          encoding="utf-8", dimensions=(60, 200), timeout=20)
+    child.expect("Session report: 8 sessions")
+    child.expect("┃")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
