@@ -333,12 +333,19 @@ def drive(walk: Walk, answers: Iterable[str], inputs: Mapping[str, str]) -> tupl
     Returns (the first problem as a sentence or None, the input names used)."""
     queue = list(answers)[::-1]
     used: set[str] = set()
+    confirmed: set[tuple[str, str]] = set()  # action steps passed since the last answer
     try:
         while not walk.ended:
             node = walk.node
             if node.kind == "do":
+                here = (walk.state.tree, walk.state.node)
+                if here in confirmed:  # actions leading back to themselves never reach a question
+                    return (f"the action steps from '{node.id}' lead back to it without a question "
+                            "or an end in between"), used
+                confirmed.add(here)
                 walk.confirm()
             elif node.kind == "ask" and queue:
+                confirmed.clear()
                 walk.answer(queue.pop())
             elif node.kind == "escalate" and (item := walk.pending_input()) and item.name in inputs:
                 used.add(item.name)

@@ -79,3 +79,20 @@ def test_the_bundled_trees_examples_pass(bundled_kb):
     with_examples = [t for t in bundled_kb.trees.values() if t.examples]
     assert len(with_examples) >= 4
     assert not [d for d in bundled_kb.diagnostics if d.code == "KB418"]
+
+
+def test_actions_that_loop_back_end_the_example_with_a_message(write_kb):
+    loop = """
+title: Loop
+start: a
+nodes:
+  a: {ask: Start?, answers: {Go: b, Stop: done}}
+  b: {do: Try again., next: c}
+  c: {do: And again., next: b}
+  done: {solved: Stopped.}
+examples:
+  - {answers: [Go], ends_at: done}
+"""
+    kb = compile_kb(write_kb({"trees/loop.yaml": loop}))
+    [found] = [d for d in kb.diagnostics if d.code == "KB418"]
+    assert "lead back to it without a question" in found.message

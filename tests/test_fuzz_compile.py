@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,6 +75,7 @@ def pieces(bits: list[str]) -> st.SearchStrategy[bytes]:
     return st.one_of(text.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=200))
 
 
+@pytest.mark.timeout(120)  # a hang (a loop the fuzzer found) fails, rather than filling memory
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=st.one_of(trees(), pieces(YAML_BITS)), other=trees(), article=pieces(MARKDOWN_BITS),
        config=pieces(YAML_BITS))
