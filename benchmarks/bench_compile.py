@@ -34,8 +34,8 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from kbengine.build import compile_kb
-from kbengine.commands.check import format_text
+from kbengine.compiler import compile_kb
+from kbengine.cli.check import format_text
 kb = compile_kb(Path(sys.argv[1]))
 report = format_text(kb.diagnostics, len(kb.files))
 seconds = time.perf_counter() - started

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "officedocs-support"
 sys.path.insert(0, str(REPO))
 
-from kbengine.build import compile_kb  # noqa: E402
+from kbengine.compiler import compile_kb  # noqa: E402
 from kbengine.site.server import make_server, serve_in_thread  # noqa: E402
 from tests.conftest import copy_bundled  # noqa: E402
 

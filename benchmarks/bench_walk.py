@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from generate import generate  # noqa: E402
 
-from kbengine.build import compile_kb  # noqa: E402
+from kbengine.compiler import compile_kb  # noqa: E402
 
 
 def spawn(root: Path, sessions: Path, tree: str) -> pexpect.spawn:

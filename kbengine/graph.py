@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import networkx as nx
 
-from kbengine.guards import check_guards
+from kbengine.check.guards import check_guards
 from kbengine.model import Article, Config, Diagnostic, Tree
 
 _EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kbengine.handover import format_duration
-from kbengine.sessions import Session
+from kbengine.walk.handover import format_duration
+from kbengine.walk.records import Session
 
 OUTCOMES = ("solved", "escalated", "abandoned", "in_progress")
 PERIODS = ("day", "week", "month")

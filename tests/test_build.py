@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kbengine import build
-from kbengine.build import CACHE_DIR, compile_kb, discover, find_root
+from kbengine import compiler as build
+from kbengine.compiler import CACHE_DIR, compile_kb, discover, find_root
 from tests.conftest import WriteKB
 
 FILES = {

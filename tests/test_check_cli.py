@@ -104,7 +104,7 @@ def test_every_broken_file_is_in_the_table() -> None:
 
 
 def test_hostile_content_is_kept_as_text(broken_root: Path) -> None:
-    from kbengine.build import compile_kb
+    from kbengine.compiler import compile_kb
 
     kb_ = compile_kb(broken_root, use_cache=False)
     assert kb_.articles["hostile-script-title"].title == "<script>alert('kb')</script>"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbengine.sources import load_config
+from kbengine.read.sources import load_config
 
 CONFIG = b"""\
 support:

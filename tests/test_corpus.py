@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.build import KnowledgeBase, compile_kb
+from kbengine.compiler import KnowledgeBase, compile_kb
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.slow

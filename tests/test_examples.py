@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbengine.build import compile_kb
+from kbengine.compiler import compile_kb
 
 PRINTER = """
 title: Printer does not print

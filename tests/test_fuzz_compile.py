@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kbengine.build import compile_kb
+from kbengine.compiler import compile_kb
 from kbengine.site.markdown import ArticleRenderer
 
 # Pieces real and broken content is made of, so the fuzzer reaches past the first parse error.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbengine.build import KnowledgeBase, compile_kb
+from kbengine.compiler import KnowledgeBase, compile_kb
 from tests.conftest import WriteKB
 
 SOLVED_TREE = "title: {title}\nstart: a\nnodes:\n  a:\n    solved: Done\n"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.build import compile_kb
-from kbengine.index import index_folder, open_index, plain_text, update_index
+from kbengine.compiler import compile_kb
 from kbengine.search import search
+from kbengine.search.index import index_folder, open_index, plain_text, update_index
 
 ARTICLES = {
     "articles/printing/clear-queue.md": """\

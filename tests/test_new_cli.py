@@ -8,11 +8,11 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from kbengine.build import compile_kb
 from kbengine.cli import cli
+from kbengine.compiler import compile_kb
+from kbengine.read.sources import load_article
+from kbengine.read.yamlfile import parse_yaml
 from kbengine.scaffold import Draft, article_text, yaml_text
-from kbengine.sources import load_article
-from kbengine.yamlfile import parse_yaml
 from tests.conftest import WriteKB, copy_bundled
 
 ORIGINAL = """\

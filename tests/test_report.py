@@ -22,7 +22,7 @@ from kbengine.report import (
     report_tables,
     walk_figures,
 )
-from kbengine.sessions import Session, SessionRecord, list_sessions, read_events
+from kbengine.walk.records import Session, SessionRecord, list_sessions, read_events
 
 HARDWARE = {"team": "Workplace hardware", "priority": "P3", "reason": "No power"}
 NETWORK = {"team": "Network", "priority": "P2", "reason": "VPN gateway down"}

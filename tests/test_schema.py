@@ -8,8 +8,8 @@ from importlib import resources
 import pytest
 from jsonschema import Draft202012Validator
 
-from kbengine import schema
-from kbengine.yamlfile import parse_yaml
+from kbengine.read import schema
+from kbengine.read.yamlfile import parse_yaml
 from tests.conftest import REPO
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kbengine
-from kbengine.build import KnowledgeBase, compile_kb
+from kbengine.compiler import KnowledgeBase, compile_kb
 from kbengine.search import QueryError, SearchHit, search
 
 FILES = {
@@ -179,7 +179,7 @@ def test_total_is_exact_for_every_kind_of_query(kb) -> None:
 
 
 def test_word_queries_rank_exactly_as_whoosh_scores_them(kb) -> None:
-    from kbengine.index import _rank_query, _rank_words, _word_terms, shared_index
+    from kbengine.search.index import _rank_query, _rank_words, _word_terms, shared_index
 
     index = shared_index(kb)
     searcher = index.ix.searcher()
@@ -202,7 +202,7 @@ def test_a_word_deep_in_a_long_article_is_marked_in_a_short_passage(write_kb) ->
 
 
 def test_the_process_keeps_one_open_index_per_kb_until_the_kb_changes(write_kb) -> None:
-    from kbengine.index import shared_index
+    from kbengine.search.index import shared_index
 
     root = write_kb(FILES)
     kb = compile_kb(root)

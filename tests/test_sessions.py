@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from kbengine.handover import handover, handover_markdown
 from kbengine.model import Config
-from kbengine.sessions import (
+from kbengine.walk.handover import handover, handover_markdown
+from kbengine.walk.records import (
     Session,
     SessionError,
     SessionRecord,

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from kbengine.build import KnowledgeBase, compile_kb
+from kbengine.compiler import KnowledgeBase, compile_kb
 from kbengine.site import ContentErrors, OutputError, build_site
 from tests.conftest import MINIMAL_CONFIG, WriteKB
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.build import KnowledgeBase, compile_kb
+from kbengine.compiler import KnowledgeBase, compile_kb
 from kbengine.model import Answer, Node, Tree
 from kbengine.site import build_site
 from kbengine.site.states import facts_slug, plan_states
-from kbengine.walk import Walk
+from kbengine.walk.engine import Walk
 from tests.conftest import WriteKB
 from tests.test_site_build import broken_links, page
 

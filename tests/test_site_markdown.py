@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.scan import scan_body
+from kbengine.read.scan import scan_body
 from kbengine.site.markdown import ArticleRenderer
 from tests.conftest import CORPUS
 

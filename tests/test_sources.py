@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 import time
 
-from kbengine.sources import load_article, load_config, load_tree
+from kbengine.read.sources import load_article, load_config, load_tree
 
 
 def article(text: str, rel: str = "articles/accounts/reset-password.md"):

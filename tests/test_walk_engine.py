@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from kbengine.graph import build_graph
 from kbengine.model import Answer, CollectField, Config, Escalation, Node, Tree
-from kbengine.sources import load_tree
-from kbengine.walk import Walk, WalkError, replay
+from kbengine.read.sources import load_tree
+from kbengine.walk.engine import Walk, WalkError, replay
 
 PRINTER = """
 title: Printer does not print

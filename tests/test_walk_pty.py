@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from kbengine.sessions import Session, read_events
+from kbengine.walk.records import Session, read_events
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 

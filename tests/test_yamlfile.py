@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kbengine.yamlfile import MAX_VALUES, parse_yaml
+from kbengine.read.yamlfile import MAX_VALUES, parse_yaml
 
 
 def codes(text: str) -> list[str]:

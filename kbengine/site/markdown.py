@@ -1,6 +1,6 @@
 """Markdown -> safe HTML for the site: callouts, wiki links, page links rewritten, output sanitised.
 
-Heading anchors follow the same rule as `kbengine.scan`, so a link to `#some-heading` that
+Heading anchors follow the same rule as `kbengine.read.scan`, so a link to `#some-heading` that
 `kb check` accepts also works on the site.
 """
 
@@ -22,9 +22,9 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from kbengine.model import Heading
-from kbengine.scan import MAX_BRACKETS_PER_LINE
-from kbengine.slugs import slugify
-from kbengine.sources import split_front_matter
+from kbengine.read.scan import MAX_BRACKETS_PER_LINE
+from kbengine.read.slugs import slugify
+from kbengine.read.sources import split_front_matter
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 # Bounded to one line and free of nested brackets so hostile input cannot make them quadratic.

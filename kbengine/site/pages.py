@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from kbengine.build import KnowledgeBase
+from kbengine.check.guards import Facts
+from kbengine.compiler import KnowledgeBase
 from kbengine.graph import article_key, tree_key
-from kbengine.guards import Facts
 from kbengine.model import Answer, Article, Category, Node, Tree
+from kbengine.read.slugs import slugify
 from kbengine.site.states import TreeStates, plan_states
-from kbengine.slugs import slugify
 
 _GOTO_LIMIT = 20  # goto chains longer than this are cut (kb check reports real cycles)
 

@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbengine.guards import Facts, frozen_facts, goto_entry, states_across_trees
+from kbengine.check.guards import Facts, frozen_facts, goto_entry, states_across_trees
 from kbengine.model import Node, Tree
-from kbengine.slugs import slugify
+from kbengine.read.slugs import slugify
 
 FrozenFacts = frozenset[tuple[str, Any]]
 Step = tuple[str, str]  # (tree id, node id)

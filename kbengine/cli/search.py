@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kbengine.commands.options import json_option, open_kb, prepare_search, print_json, root_option
+from kbengine.cli.options import json_option, open_kb, prepare_search, print_json, root_option
 from kbengine.search import AUDIENCES, KINDS, QueryError, SearchResults, search
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kbengine.sessions import Session
+from kbengine.walk.records import Session
 
 OUTCOME_WORDS = {"solved": "Solved", "escalated": "Escalated", "abandoned": "Abandoned",
                  "in_progress": "In progress (not finished)"}

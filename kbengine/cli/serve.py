@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from kbengine.build import compile_kb
-from kbengine.commands.build import build_or_exit, default_out
-from kbengine.commands.options import open_kb, root_option
+from kbengine.cli.build import build_or_exit, default_out
+from kbengine.cli.options import open_kb, root_option
+from kbengine.compiler import compile_kb
 from kbengine.site.pages import Urls
 from kbengine.site.server import make_server, serve_in_thread
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kbengine.model import Diagnostic, Tree, TreeExample
-from kbengine.walk import Walk, WalkError, drive, quoted
+from kbengine.walk.engine import Walk, WalkError, drive, quoted
 
 
 def check_examples(trees: Mapping[str, Tree]) -> list[Diagnostic]:

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from kbengine.build import KnowledgeBase
-from kbengine.commands.options import open_kb, prepare_search, print_json, root_option
-from kbengine.handover import handover, handover_markdown
-from kbengine.sessions import (
+from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
+from kbengine.compiler import KnowledgeBase
+from kbengine.walk.engine import Walk, WalkError, drive, quoted, replay
+from kbengine.walk.handover import handover, handover_markdown
+from kbengine.walk.records import (
     Session,
     SessionError,
     SessionRecord,
@@ -22,7 +23,6 @@ from kbengine.sessions import (
     read_events,
     sessions_folder,
 )
-from kbengine.walk import Walk, WalkError, drive, quoted, replay
 
 
 @dataclass
@@ -196,7 +196,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       kb walk printer-not-printing --answer FollowMe --answer "my job is not in the list" --json
       kb walk --resume 20240501-143012-3fa9 --answer No --input asset_tag=NL12345 --json
     """
-    from kbengine.terminal import interactive
+    from kbengine.cli.terminal import interactive
 
     scripted = bool(answers or inputs or as_json) or not interactive()
     if tree and resume_id:
@@ -253,7 +253,7 @@ def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket
 def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> None:
     from rich.console import Console
 
-    from kbengine.terminal import Keyboard, Terminal
+    from kbengine.cli.terminal import Keyboard, Terminal
 
     console = Console(highlight=False)
     hits = _search_hits(kb)

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from kbengine.commands.options import print_json, root_option
-from kbengine.commands.sessions import records_folder
+from kbengine.cli.options import print_json, root_option
+from kbengine.cli.sessions import records_folder
 from kbengine.report import (
     PERIODS,
     TREND_FIELDS,
@@ -24,7 +24,7 @@ from kbengine.report import (
     report_tables,
     walk_figures,
 )
-from kbengine.sessions import Session, SessionError, list_sessions, parse_moment
+from kbengine.walk.records import Session, SessionError, list_sessions, parse_moment
 
 
 def _moment(text: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from kbengine.model import Diagnostic, Severity
-from kbengine.yamlfile import YamlDocument
+from kbengine.read.yamlfile import YamlDocument
 
 SCHEMA_NAMES = ("article", "tree", "kb")
 _TYPE_WORDS = {

@@ -9,9 +9,10 @@ from typing import Any, NoReturn
 
 import click
 
-from kbengine.commands.options import json_option, print_json, resolve_root, root_option
-from kbengine.handover import handover, handover_markdown
-from kbengine.sessions import (
+from kbengine.cli.options import json_option, print_json, resolve_root, root_option
+from kbengine.walk.engine import OUTCOMES
+from kbengine.walk.handover import handover, handover_markdown
+from kbengine.walk.records import (
     SessionError,
     list_sessions,
     load_session,
@@ -21,7 +22,6 @@ from kbengine.sessions import (
     read_config,
     sessions_folder,
 )
-from kbengine.walk import OUTCOMES
 
 
 def records_folder(root: Path | None) -> Path:

@@ -1,4 +1,4 @@
-"""The `kb` command line: a click group whose commands live in kbengine/commands/, loaded lazily
+"""The `kb` command line: a click group whose commands live in kbengine/cli/, loaded lazily
 so that `kb search` does not pay for the imports of `kb build`."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import click
 
 from kbengine import __version__
 
-# name -> module in kbengine.commands that defines `command`
+# name -> module in kbengine.cli that defines `command`
 COMMANDS = {
     "check": "check",
     "show": "show",
@@ -29,12 +29,12 @@ COMMANDS = {
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, module in COMMANDS.items()
-                if importlib.util.find_spec(f"kbengine.commands.{module}") is not None]
+                if importlib.util.find_spec(f"kbengine.cli.{module}") is not None]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.list_commands(ctx):
             return None
-        module = importlib.import_module(f"kbengine.commands.{COMMANDS[cmd_name]}")
+        module = importlib.import_module(f"kbengine.cli.{COMMANDS[cmd_name]}")
         return module.command
 
 

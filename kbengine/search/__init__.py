@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kbengine.build import KnowledgeBase
+    from kbengine.compiler import KnowledgeBase
 
 MARK_START, MARK_END = "[[", "]]"
 _MARKED = re.compile(re.escape(MARK_START) + r"(.*?)" + re.escape(MARK_END))
@@ -94,7 +94,7 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
         raise ValueError(f"kind must be None, 'article' or 'tree', not {kind!r}")
     if audience not in (None, *AUDIENCES):
         raise ValueError(f"audience must be None, 'public' or 'internal', not {audience!r}")
-    from kbengine.index import shared_index  # Whoosh is loaded only when a search runs
+    from kbengine.search.index import shared_index  # Whoosh is loaded only when a search runs
 
     found = shared_index(kb).search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
                                     drafts=drafts, limit=limit)
@@ -114,7 +114,7 @@ def _hit(kb: KnowledgeBase, key: str, score: float, snippet: str) -> SearchHit |
 
 def search_folder(query: str, root: Path | str | None = None, **filters: Any) -> SearchResults:
     """Find the KB at `root` (default: from the current folder up), compile it and search it."""
-    from kbengine.build import compile_kb, find_root
+    from kbengine.compiler import compile_kb, find_root
 
     folder = find_root(Path(root) if root is not None else Path.cwd())
     if folder is None:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from kbengine import __version__ as _release
-from kbengine.examples import check_examples
+from kbengine.check.examples import check_examples
 from kbengine.graph import KBGraph, build_graph
 from kbengine.model import Article, Config, Diagnostic, Tree
-from kbengine.slugs import slugify
-from kbengine.sources import content_hash, load_article, load_config, load_tree
+from kbengine.read.slugs import slugify
+from kbengine.read.sources import content_hash, load_article, load_config, load_tree
 
 CONFIG_FILE = "kb.yaml"
 CACHE_DIR = ".kb"
@@ -34,7 +34,7 @@ Progress = Callable[[int, int], None]
 def _code_version() -> str:
     """The release plus the newest module time, so a changed kbengine never reads an old cache."""
     package = Path(__file__).parent
-    newest = max(p.stat().st_mtime_ns for p in [*package.glob("*.py"), *package.glob("schemas/*.json")])
+    newest = max(p.stat().st_mtime_ns for p in [*package.rglob("*.py"), *package.glob("schemas/*.json")])
     return f"{_release}-{newest}"
 
 

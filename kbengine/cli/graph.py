@@ -10,8 +10,8 @@ from typing import Any
 import click
 import networkx as nx
 
-from kbengine.build import KnowledgeBase
-from kbengine.commands.options import close_ids, open_kb, root_option
+from kbengine.cli.options import close_ids, open_kb, root_option
+from kbengine.compiler import KnowledgeBase
 from kbengine.graph import article_key, node_key, tree_key
 
 # edges that join articles and trees in a neighbourhood; tree steps stand in for their tree

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from kbengine.build import KnowledgeBase
-from kbengine.commands.options import close_ids, json_option, open_kb, print_json, root_option
+from kbengine.cli.options import close_ids, json_option, open_kb, print_json, root_option
+from kbengine.compiler import KnowledgeBase
 from kbengine.graph import article_key, tree_key
 from kbengine.model import Article, Tree
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from kbengine.model import Heading, Link, LinkKind
-from kbengine.slugs import slugify
+from kbengine.read.slugs import slugify
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*))?$")

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from kbengine.build import CACHE_DIR, CONFIG_FILE
+from kbengine.compiler import CACHE_DIR, CONFIG_FILE
 from kbengine.model import Config
-from kbengine.slugs import slugify
-from kbengine.sources import load_config
+from kbengine.read.slugs import slugify
+from kbengine.read.sources import load_config
 
 SUFFIX = ".jsonl"
 FORMAT = 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kbengine.commands.options import open_kb, root_option
+from kbengine.cli.options import open_kb, root_option
 from kbengine.model import Diagnostic
 
 

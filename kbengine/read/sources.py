@@ -10,7 +10,6 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from kbengine import schema
 from kbengine.model import (
     Answer,
     Article,
@@ -24,9 +23,10 @@ from kbengine.model import (
     Tree,
     TreeExample,
 )
-from kbengine.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, scan_body
-from kbengine.slugs import slugify
-from kbengine.yamlfile import YamlDocument, parse_yaml
+from kbengine.read import schema
+from kbengine.read.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, scan_body
+from kbengine.read.slugs import slugify
+from kbengine.read.yamlfile import YamlDocument, parse_yaml
 
 _FENCE_LINE = re.compile(r"^---\s*$")
 _FENCE_END = re.compile(r"^(---|\.\.\.)\s*$")

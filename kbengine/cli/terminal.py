@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from kbengine.build import KnowledgeBase
-from kbengine.walk import Walk, WalkError
+from kbengine.compiler import KnowledgeBase
+from kbengine.walk.engine import Walk, WalkError
 
 _PANEL_TITLES = {"ask": "Question", "do": "Action", "solved": "Solved", "escalate": "Escalation",
                  "goto": "Continue"}

@@ -1,0 +1,1 @@
+"""Checks over the compiled KB: rules that turn content mistakes into located diagnostics."""

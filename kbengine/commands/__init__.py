@@ -1,1 +1,0 @@
-"""One module per `kb` command; each defines `command`, a click command."""

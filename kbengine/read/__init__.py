@@ -1,0 +1,1 @@
+"""Reading sources: files to model objects plus located diagnostics. Never raises on bad content."""

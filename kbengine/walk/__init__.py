@@ -1,0 +1,1 @@
+"""Walking trees: the pure engine, session records and the hand-over."""
