@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,99 +10,9 @@ import click
 
 from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
 from kbengine.compiler import KnowledgeBase
-from kbengine.walk.engine import Walk, WalkError, drive, quoted, replay
-from kbengine.walk.handover import handover, handover_markdown
-from kbengine.walk.records import (
-    Session,
-    SessionError,
-    SessionRecord,
-    agent_name,
-    load_session,
-    new_session_id,
-    read_events,
-    sessions_folder,
-)
-
-
-@dataclass
-class RecordedWalk:
-    """A walk whose every action is appended to its session record."""
-
-    walk: Walk
-    record: SessionRecord
-    session_id: str
-    warnings: list[str] = field(default_factory=list)
-
-    def handover_text(self) -> str:
-        session = Session(self.session_id, self.record.path, read_events(self.record.path))
-        return handover_markdown(handover(session))
-
-
-def start_walk(kb: KnowledgeBase, tree_id: str, ticket: str | None) -> RecordedWalk:
-    """A new walk of `tree_id` with a new session record."""
-    walk = Walk(kb.trees, tree_id)
-    tree = kb.trees[tree_id]
-    session_id = new_session_id()
-    record = SessionRecord.create(sessions_folder(kb.root, kb.config), session_id, {
-        "at": walk.clock(),
-        "tree": tree_id, "tree_title": tree.title, "tree_hash": tree.content_hash,
-        "ticket": ticket or "", "agent": agent_name(), "kb_root": str(kb.root),
-        "kb_title": kb.config.title, "state": walk.snapshot()})
-    walk.listener = record.append
-    return RecordedWalk(walk, record, session_id)
-
-
-def resume_walk(kb: KnowledgeBase, session_id: str, ticket: str | None) -> RecordedWalk:
-    """Replay a recorded walk through the engine and continue appending to its record."""
-    session = load_session(sessions_folder(kb.root, kb.config), session_id)
-    if session.outcome in ("solved", "escalated"):
-        raise SessionError(f"session {session.id} has already ended ({session.outcome}); "
-                           f"start a new walk, or see it with: kb sessions show {session.id}")
-    tree = kb.trees.get(session.tree)
-    if tree is None:
-        raise SessionError(f"session {session.id} walked tree '{session.tree}', "
-                           "which is no longer in this KB")
-    walk, problems = replay(kb.trees, session.tree, session.events)
-    warnings = []
-    hashes = [e["tree_hash"] for e in session.events if e.get("tree_hash")]
-    if hashes and hashes[-1] != tree.content_hash:
-        warnings.append(f"tree '{tree.id}' has changed since this session was recorded; "
-                        "the recorded answers were applied as far as they still fit")
-    warnings += problems
-    record = SessionRecord.reopen(session.path)
-    walk.listener = record.append
-    walk.reopen(tree_hash=tree.content_hash, ticket=ticket or session.ticket)
-    return RecordedWalk(walk, record, session.id, warnings)
-
-
-def run_scripted(recorded: RecordedWalk, answers: list[str], inputs: dict[str, str]) -> dict[str, Any]:
-    """Feed the answers to ask steps and the inputs to the escalation, until an end or a stop."""
-    walk = recorded.walk
-    error, used = drive(walk, answers, inputs)
-    result: dict[str, Any] = {"session": recorded.session_id, **walk.snapshot(),
-                              "record": str(recorded.record.path)}
-    if not walk.ended:
-        result["waiting_for"] = waiting_for(walk)
-    unused = sorted(set(inputs) - used)
-    warnings = [*recorded.warnings]
-    if unused:
-        warnings.append(f"input not asked in this walk: {', '.join(unused)}")
-    if warnings:
-        result["warnings"] = warnings
-    if error:
-        result["error"] = error
-    return result
-
-
-def waiting_for(walk: Walk) -> dict[str, Any]:
-    """What the walk needs next: an answer (and which), an action confirmed, or an input."""
-    node = walk.node
-    if node.kind == "ask":
-        return {"kind": "answer", "prompt": node.prompt, "answers": [a.label for a in walk.choices()]}
-    item = walk.pending_input()
-    if item is not None:
-        return {"kind": "input", "name": item.name, "prompt": item.prompt, "pattern": item.pattern}
-    return {"kind": node.kind, "prompt": node.prompt}
+from kbengine.walk.engine import WalkError, quoted
+from kbengine.walk.recording import RecordedWalk, resume_walk, run_scripted, start_walk
+from kbengine.walk.records import SessionError
 
 
 def format_result(result: dict[str, Any], handover_text: str) -> str:
@@ -154,7 +63,8 @@ def _search_hits(kb: KnowledgeBase) -> Any:
 @click.option("--resume", "resume_id", metavar="ID",
               help="Continue a session that was stopped, killed or abandoned.")
 @click.option("--answer", "answers", multiple=True, metavar="LABEL",
-              help="Scripted: the answer to the next question (repeat, in order). Case is ignored.")
+              help="Scripted: the answer to the next question, by label (case is ignored) or number "
+                   "(repeat, in order).")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE",
               help="Scripted: a value asked at an escalation (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Scripted: print the state as JSON.")
@@ -226,9 +136,6 @@ def _begin(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: s
     if resume_id:
         return resume_walk(kb, resume_id, ticket)
     assert tree is not None
-    if tree not in kb.trees:
-        raise WalkError(f"there is no tree '{tree}'; the trees are: {', '.join(sorted(kb.trees))}",
-                        sorted(kb.trees))
     return start_walk(kb, tree, ticket)
 
 
@@ -237,14 +144,15 @@ def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket
     recorded = _begin(kb, tree, resume_id, ticket)
     try:
         result = run_scripted(recorded, answers, inputs)
+        handover_text = recorded.handover_text()
     finally:
-        recorded.record.close()
+        recorded.close()
     if as_json:
         print_json(result)
     else:
         for warning in result.get("warnings", []):
             click.echo(f"kb walk: warning: {warning}", err=True)
-        click.echo(format_result(result, recorded.handover_text()))
+        click.echo(format_result(result, handover_text))
         if "error" in result:
             click.echo(f"kb walk: {result['error']}", err=True)
     raise SystemExit(1 if "error" in result else 0)
@@ -272,5 +180,5 @@ def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, tic
     try:
         status = screen.run(recorded.walk, recorded.session_id)
     finally:
-        recorded.record.close()
+        recorded.close()
     raise SystemExit(status)

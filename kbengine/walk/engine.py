@@ -126,16 +126,20 @@ class Walk:
     # Actions: each checks first, then commits a new State and reports one event
 
     def answer(self, label: str, at: str | None = None) -> State:
-        """Take the answer with this label (case and surrounding spaces ignored)."""
+        """Take the answer with this label (case and surrounding spaces ignored), or else with this
+        number (1 is the first answer shown), so a label that is a number still wins."""
         self._require("ask", "answer")
         choices = self.choices()
         wanted = label.strip().casefold()
         chosen = next((a for a in choices if a.label == label), None) or next(
             (a for a in choices if a.label.strip().casefold() == wanted), None)
+        if chosen is None and wanted.isdigit() and 1 <= int(wanted) <= len(choices):
+            chosen = choices[int(wanted) - 1]
         if chosen is None:
             names = [a.label for a in choices]
+            numbers = f" (or their numbers 1-{len(names)})" if len(names) > 1 else ""
             raise WalkError(f"'{label}' is not an answer to \"{self.node.prompt}\"; "
-                            f"the answers are: {quoted(names)}", names)
+                            f"the answers are: {quoted(names)}{numbers}", names)
         at = at or self.clock()
         state = replace(self.state, path=(*self.state.path, self._step(chosen.label, at)),
                         facts={**self.state.facts, **chosen.set})
