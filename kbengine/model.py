@@ -133,6 +133,7 @@ class CollectField:
     name: str
     prompt: str
     pattern: str | None = None
+    hint: str | None = None  # the expected form in words, by the tree's author ("like NL12345")
 
 
 @dataclass(slots=True)

@@ -20,12 +20,14 @@ def sessions(tmp_path: Path) -> Path:
     return tmp_path / "sessions"
 
 
-# the input prompt itself (not the hint on the step before): text, then the expected form, then ":"
-ASSET_TAG_PROMPT = r"front of the printer \(for example PR04512\)\S* \S*\(form: \S+\)\S*:"
+# the input prompt itself (not the hint on the step before): text, then the expected form in words, then ":"
+ASSET_TAG_PROMPT = (r"front of the printer \(for example PR04512\)\S* "
+                    r"\S*\(two letters and five digits, like AB12345\)\S*:")
 
 
 def spawn(root: Path, sessions: Path, *args: str) -> pexpect.spawn:
-    env = {**os.environ, "KB_SESSIONS": str(sessions), "COLUMNS": "200", "LINES": "60"}
+    env = {**os.environ, "KB_SESSIONS": str(sessions), "COLUMNS": "200", "LINES": "60", "PAGER": "less",
+           "LESS": "-R"}
     child = pexpect.spawn("kb", ["walk", "--root", str(root), *args], env=env, encoding="utf-8",
                           dimensions=(60, 200), timeout=10)
     child.delaybeforesend = None
@@ -76,13 +78,17 @@ def test_escalate_asks_the_inputs_again_when_one_does_not_fit(bundled_root: Path
     press(child, "1", "Second line - Workplace hardware")
     press(child, "1", ASSET_TAG_PROMPT)
     child.sendline("12345")
-    child.expect(r"does not match the expected form")
+    child.expect(r"'12345' does not have the expected form \(two letters and five digits")
     child.expect(ASSET_TAG_PROMPT)  # asked again
     child.sendline("PR04512")
     child.expect(r"Building and room of the printer:\S* ")
     child.sendline("B2 3.14")
-    child.expect("Hand-over")
-    child.expect("INC0012345")
+    child.expect("Ticket: INC0012345")  # the hand-over, as plain text for the ticket
+    child.expect(pexpect.EOF)
+    handover = child.before
+    assert "Outcome: Escalated to Second line - Workplace hardware" in handover
+    assert "- asset_tag: PR04512" in handover
+    assert not set("│╭╮╰╯─*`") & set(handover), "no box characters or Markdown marks to clean up"
     assert finish(child) == 0
     session = only_session(sessions)
     assert session.outcome == "escalated" and session.ticket == "INC0012345"
@@ -99,7 +105,8 @@ def test_go_back_and_change_an_earlier_answer(bundled_root: Path, sessions: Path
     press(child, "n", "Note:")
     child.sendline("caller is abroad")
     child.expect("Note kept")
-    press(child, "q", "abandoned")
+    press(child, "q", "Abandon this walk?")  # answers were given: ask first
+    press(child, "y", "abandoned")
     assert finish(child) == 0
     session = only_session(sessions)
     assert session.outcome == "abandoned"
@@ -138,8 +145,9 @@ def test_without_a_tree_it_asks_the_problem_and_offers_matching_trees(bundled_ro
     child.expect("q quit")
     press(child, number, "Which printer did you choose")
     press(child, "2", "Add the FollowMe printer from Company Portal")
-    press(child, "a", "Add the FollowMe printer to your computer")  # the step's article, rendered
-    press(child, "x", "Add the FollowMe printer from Company Portal")  # any key: back to the step
-    press(child, "q", "abandoned")
+    press(child, "a", "Add the FollowMe printer to your computer")  # the step's article, in the pager
+    press(child, "q", "Add the FollowMe printer from Company Portal")  # q leaves the pager: the step again
+    press(child, "q", "Abandon this walk?")
+    press(child, "y", "abandoned")
     assert finish(child) == 0
     assert only_session(sessions).tree == "printer-not-printing"

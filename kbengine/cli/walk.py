@@ -10,8 +10,15 @@ import click
 
 from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
 from kbengine.compiler import KnowledgeBase
-from kbengine.walk.engine import WalkError, quoted
-from kbengine.walk.recording import RecordedWalk, resume_walk, run_scripted, start_walk
+from kbengine.walk.engine import Walk, WalkError, drive, quoted
+from kbengine.walk.recording import (
+    RecordedWalk,
+    resume_walk,
+    run_scripted,
+    start_walk,
+    waiting_for,
+    walk_state,
+)
 from kbengine.walk.records import SessionError
 
 
@@ -26,8 +33,14 @@ def format_result(result: dict[str, Any], handover_text: str) -> str:
         elif wanted["kind"] == "input":
             lines.append(f"Needs input {wanted['name']}" + (f" matching {wanted['pattern']}"
                                                              if wanted["pattern"] else ""))
-        lines.append(f"Session {result['session']}; continue with "
-                     f"kb walk --resume {result['session']} --answer ...")
+        if result.get("session"):
+            lines.append(f"Session {result['session']}; continue with "
+                         f"kb walk --resume {result['session']} --answer ...")
+        else:
+            lines.append("Nothing was recorded.")
+    elif not result.get("session"):
+        lines.append(f"The walk would end {result['outcome']} at '{result['node']}' ({result['tree']}): "
+                     f"{result['prompt']}\nNothing was recorded.")
     else:
         lines.append(handover_text.rstrip())
     return "\n".join(lines)
@@ -44,14 +57,16 @@ def _parse_inputs(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _search_hits(kb: KnowledgeBase) -> Any:
-    def hits(text: str, kind: str) -> list[Any]:
+    def hits(text: str, kind: str, lang: str) -> list[Any]:
         from kbengine.search import QueryError, search
 
         prepare_search(kb)
         try:
-            return list(search(kb, text, kind=kind, limit=5).hits)
+            found = list(search(kb, text, kind=kind, limit=9).hits)
         except QueryError:
             return []  # a query the index cannot run finds nothing; the agent tries other words
+        # the walk's language first, keeping the ranking within each language
+        return sorted(found, key=lambda hit: hit.lang != lang)
 
     return hits
 
@@ -67,9 +82,16 @@ def _search_hits(kb: KnowledgeBase) -> Any:
                    "(repeat, in order).")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE",
               help="Scripted: a value asked at an escalation (repeatable).")
+@click.option("--note", "notes", multiple=True, metavar="TEXT",
+              help="Scripted: keep a note at the step where the answers stop (repeatable).")
+@click.option("--dry-run", is_flag=True,
+              help="Scripted: show where the answers lead without recording a session.")
 @click.option("--json", "as_json", is_flag=True, help="Scripted: print the state as JSON.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Interactive: show the raw pattern of an input beside its form in words.")
 def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: str | None,
-            answers: tuple[str, ...], inputs: tuple[str, ...], as_json: bool) -> None:
+            answers: tuple[str, ...], inputs: tuple[str, ...], notes: tuple[str, ...], dry_run: bool,
+            as_json: bool, verbose: bool) -> None:
     """Walk a troubleshooting tree with a caller, step by step, and record the session.
 
     \b
@@ -79,8 +101,9 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
         b back one step    r restart    n add a note    a open the step's article
         / search articles  q quit (the session is kept as abandoned)
       Without TREE, kb asks "What is the problem?" and offers the best matching trees.
-      At an escalation kb asks the inputs second line needs (asset tag, ...), asking again
-      when a value does not have the expected form, then prints the hand-over.
+      At an escalation kb asks the inputs second line needs (asset tag, ...) with the form
+      they take in words, asking again when a value does not fit, then prints the hand-over
+      as plain text to paste into the ticket. The interface speaks the tree's language.
 
     \b
     Scripted (with --answer, --input or --json, or when not on a terminal):
@@ -88,7 +111,9 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       followed by themselves. Labels match ignoring case and surrounding spaces. When the
       answers run out before an end, the walk stops there: outcome "in_progress", with
       "waiting_for" naming the possible answers or the input needed; continue it later
-      with --resume ID and more --answer options.
+      with --resume ID and more --answer options. Answers may be labels or numbers (1 is
+      the first answer shown). A new walk whose answers or inputs do not fit records
+      nothing; --dry-run never records.
 
     Every walk writes a session record (see `kb sessions --help`; folder: $KB_SESSIONS,
     else `sessions:` in kb.yaml, else ~/.local/share/kbengine/sessions/<kb folder name>).
@@ -108,18 +133,21 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
     """
     from kbengine.cli.terminal import interactive
 
-    scripted = bool(answers or inputs or as_json) or not interactive()
+    scripted = bool(answers or inputs or notes or dry_run or as_json) or not interactive()
     if tree and resume_id:
         raise click.UsageError("give either a TREE to start or --resume ID, not both")
     if scripted and not tree and not resume_id:
         raise click.UsageError("name the tree to walk (kb walk TREE), or run kb walk in a terminal "
-                               "to choose one; kb check --json lists the trees")
+                               "to choose one; kb list trees shows the trees")
+    if dry_run and resume_id:
+        raise click.UsageError("--dry-run tries a new walk; it cannot be combined with --resume")
     kb = open_kb(root)
     try:
         if scripted:
-            _scripted(kb, tree, resume_id, ticket, list(answers), _parse_inputs(inputs), as_json)
+            _scripted(kb, tree, resume_id, ticket, list(answers), _parse_inputs(inputs), list(notes),
+                      as_json, dry_run)
         else:
-            _interactive(kb, tree, resume_id, ticket)
+            _interactive(kb, tree, resume_id, ticket, verbose)
     except (WalkError, SessionError) as error:
         _fail(str(error), as_json, getattr(error, "choices", []))
 
@@ -140,13 +168,46 @@ def _begin(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: s
 
 
 def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None,
-              answers: list[str], inputs: dict[str, str], as_json: bool) -> None:
+              answers: list[str], inputs: dict[str, str], notes: list[str], as_json: bool,
+              dry_run: bool) -> None:
+    rehearsal = _rehearse(kb, tree, answers, inputs, notes) if tree else None
+    if rehearsal is not None and (dry_run or "error" in rehearsal):
+        _print_scripted(rehearsal, "", as_json)
     recorded = _begin(kb, tree, resume_id, ticket)
     try:
         result = run_scripted(recorded, answers, inputs)
+        if notes and "error" not in result:
+            for note in notes:
+                recorded.walk.note(note)
+            result = {**result, **walk_state(recorded)}
         handover_text = recorded.handover_text()
     finally:
         recorded.close()
+    _print_scripted(result, handover_text, as_json)
+
+
+def _rehearse(kb: KnowledgeBase, tree: str, answers: list[str], inputs: dict[str, str],
+              notes: list[str]) -> dict[str, Any] | None:
+    """The scripted walk played without a record first, so a call whose answers do not fit (and a
+    --dry-run) leaves no in-progress session behind to skew `kb report`; None for an unknown tree."""
+    if tree not in kb.trees:
+        return None  # start_walk says which trees there are
+    walk = Walk(kb.trees, tree)
+    error, _ = drive(walk, answers, inputs)
+    try:
+        for note in notes if error is None else ():
+            walk.note(note)
+    except WalkError as problem:
+        error = str(problem)
+    result: dict[str, Any] = {"session": None, **walk.snapshot(), "recorded": False}
+    if not walk.ended:
+        result["waiting_for"] = waiting_for(walk)
+    if error:
+        result["error"] = error
+    return result
+
+
+def _print_scripted(result: dict[str, Any], handover_text: str, as_json: bool) -> None:
     if as_json:
         print_json(result)
     else:
@@ -158,15 +219,17 @@ def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket
     raise SystemExit(1 if "error" in result else 0)
 
 
-def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> None:
+def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None,
+                 verbose: bool) -> None:
     from rich.console import Console
 
     from kbengine.cli.terminal import Keyboard, Terminal
+    from kbengine.walk.handover import handover
 
     console = Console(highlight=False)
     hits = _search_hits(kb)
     keyboard = Keyboard(sys.stdin.fileno())
-    screen = Terminal(kb, console, keyboard, hits, lambda: recorded.handover_text())
+    screen = Terminal(kb, console, keyboard, hits, lambda: handover(recorded.session()), verbose=verbose)
     if not tree and not resume_id:
         try:
             tree = screen.choose_tree()

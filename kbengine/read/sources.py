@@ -285,7 +285,8 @@ def _load_node(rel: str, doc: YamlDocument, node_id: str, raw: Any) -> tuple[Nod
     for item in _list(raw.get("collect")):
         if isinstance(item, dict) and item.get("name") and item.get("prompt"):
             node.collect.append(CollectField(str(item["name"]), str(item["prompt"]),
-                                             _text(item.get("pattern")) or None))
+                                             _text(item.get("pattern")) or None,
+                                             _text(item.get("hint")) or None))
     answers = raw.get("answers")
     if kind == "ask":
         if isinstance(answers, dict):

@@ -1,14 +1,14 @@
-"""The ticket-ready hand-over of a session, as data (JSON) and as Markdown to paste into a ticket."""
+"""The ticket-ready hand-over of a session, as data (JSON), and as Markdown or plain text to paste into a
+ticket, in the interface language of the walk."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from gettext import NullTranslations
 from typing import Any
 
 from kbengine.walk.records import Session
-
-OUTCOME_WORDS = {"solved": "Solved", "escalated": "Escalated", "abandoned": "Abandoned",
-                 "in_progress": "In progress (not finished)"}
 
 
 def handover(session: Session) -> dict[str, Any]:
@@ -38,47 +38,79 @@ def handover(session: Session) -> dict[str, Any]:
     }
 
 
-def handover_markdown(data: dict[str, Any]) -> str:
+def handover_markdown(data: dict[str, Any], translations: NullTranslations | None = None) -> str:
     """The hand-over as Markdown: short, in reading order, fit for a ticket or a chat."""
-    lines = [f"## {data['symptom']}", ""]
-    facts = [("Ticket", data["ticket"]), ("Outcome", _outcome_line(data)),
-             ("Duration", f"{data['duration']} (from {_clock(data['started'])} to {_clock(data['last'])})"),
-             ("Agent", data["agent"]), ("Session", f"`{data['session']}`")]
-    lines += [f"- **{name}:** {value}" for name, value in facts if value]
-    lines += ["", "### Steps", ""]
+    return _render(data, translations or NullTranslations(), markdown=True)
+
+
+def handover_text(data: dict[str, Any], translations: NullTranslations | None = None) -> str:
+    """The hand-over as plain text: the same content without Markdown marks or box characters, so it
+    pastes cleanly into any ticket field."""
+    return _render(data, translations or NullTranslations(), markdown=False)
+
+
+def _render(data: dict[str, Any], translations: NullTranslations, *, markdown: bool) -> str:
+    _ = translations.gettext
+
+    def strong(text: str) -> str:
+        return f"**{text}**" if markdown else text
+
+    def code(text: str) -> str:
+        return f"`{text}`" if markdown else text
+
+    def heading(text: str) -> list[str]:
+        return ["", f"### {text}", ""] if markdown else ["", f"{text}:"]
+
+    lines = [f"## {data['symptom']}" if markdown else data["symptom"], ""]
+    duration = _("{duration} (from {start} to {end})").format(
+        duration=data["duration"], start=_clock(data["started"]), end=_clock(data["last"]))
+    facts = [(_("Ticket"), data["ticket"]), (_("Outcome"), _outcome_line(data, translations, strong)),
+             (_("Duration"), duration), (_("Agent"), data["agent"]), (_("Session"), code(data["session"]))]
+    lines += [f"- **{name}:** {value}" if markdown else f"{name}: {value}" for name, value in facts if value]
+    lines += heading(_("Steps"))
     for number, step in enumerate(data["steps"], start=1):
-        answer = "done" if step["kind"] == "do" else step["answer"]
-        lines.append(f"{number}. {step['prompt']} — **{answer}**")
+        answer = _("done") if step["kind"] == "do" else step["answer"]
+        lines.append(f"{number}. {step['prompt']} — {strong(answer)}")
     end = data["end"]
     if end.get("prompt") and data["outcome"] == "solved":
-        lines.append(f"{len(data['steps']) + 1}. Solved: {end['prompt']}")
+        lines.append(f"{len(data['steps']) + 1}. " + _("Solved: {end}").format(end=end["prompt"]))
     if not data["steps"]:
-        lines.append("(no steps taken)")
+        lines.append(_("(no steps taken)"))
     if data["inputs"]:
-        lines += ["", "### Collected", ""]
-        lines += [f"- {name}: `{value}`" for name, value in data["inputs"].items()]
+        lines += heading(_("Collected"))
+        lines += [f"- {name}: {code(value)}" for name, value in data["inputs"].items()]
     if data["notes"]:
-        lines += ["", "### Notes", ""]
+        lines += heading(_("Notes"))
         lines += [f"- {_clock(note['at'])} {note['text']}" for note in data["notes"]]
     if data["facts"]:
-        lines += ["", "### Facts", ""]
+        lines += heading(_("Facts"))
         lines += [f"- {name}: {value}" for name, value in data["facts"].items()]
     return "\n".join(lines) + "\n"
 
 
-def _outcome_line(data: dict[str, Any]) -> str:
-    words = OUTCOME_WORDS.get(data["outcome"], data["outcome"])
+def outcome_words(outcome: str, translations: NullTranslations | None = None) -> str:
+    """"Solved", "Escalated", ... in the interface language."""
+    _ = (translations or NullTranslations()).gettext
+    words = {"solved": _("Solved"), "escalated": _("Escalated"), "abandoned": _("Abandoned"),
+             "in_progress": _("In progress (not finished)")}
+    return words.get(outcome, outcome)
+
+
+def _outcome_line(data: dict[str, Any], translations: NullTranslations, strong: Callable[[str], str]) -> str:
+    _ = translations.gettext
+    words = outcome_words(data["outcome"], translations)
     escalation = data["escalation"]
     if data["outcome"] == "escalated" and escalation:
-        words += f" to **{escalation['team']}**"
+        words += " " + _("to {team}").format(team=strong(escalation["team"]))
         if escalation.get("priority"):
-            words += f", priority {escalation['priority']}"
+            words += ", " + _("priority {priority}").format(priority=escalation["priority"])
         if escalation.get("reason"):
             words += f" — {escalation['reason']}"
     elif data["outcome"] == "in_progress":
-        stop = data["end"]["prompt"] or (f"escalation to {escalation['team']}, inputs still missing"
-                                         if escalation else data["end"]["node"])
-        words += f", stopped at: {stop}"
+        stop = data["end"]["prompt"] or (
+            _("escalation to {team}, inputs still missing").format(team=escalation["team"])
+            if escalation else data["end"]["node"])
+        words += ", " + _("stopped at: {stop}").format(stop=stop)
     return words
 
 
