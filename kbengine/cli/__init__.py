@@ -23,6 +23,9 @@ COMMANDS = {
     "graph": "graph",
     "new": "new",
     "report": "report",
+    "server": "server",
+    "users": "users",
+    "mcp": "mcp",
 }
 
 
