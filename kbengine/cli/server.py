@@ -59,6 +59,9 @@ def command(root: Path | None, host: str, port: int, database_url: str | None, w
     os.environ["KB_SERVER_ROOT"] = str(folder)
     os.environ["KB_SERVER_MAX_BODY"] = str(max_body)
     os.environ["KB_SERVER_CORS"] = ",".join(cors_origins)
+    # on this computer only, /mcp refuses other Host names (a web page's DNS-rebinding trick)
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    os.environ["KB_SERVER_MCP_HOSTS"] = "127.0.0.1:*,localhost:*,[::1]:*" if loopback else ""
     if database_url:
         os.environ["KB_DATABASE_URL"] = database_url
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")

@@ -14,14 +14,20 @@ from kbengine.server.users import UserError, Users
 
 
 def _users(root: Path | None, database_url: str | None) -> Users:
-    import sqlalchemy as sa
+    """The users in the server's database (the one `kb server` with the same options uses)."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from kbengine.server.app import default_database_url
+    from kbengine.server.app import server_database_url
+    from kbengine.walk.database import DatabaseError, open_engine
+    from kbengine.walk.store import SessionError, is_folder, redact
 
     try:
-        return Users(sa.create_engine(database_url or default_database_url(resolve_root(root))))
-    except (sa.exc.SQLAlchemyError, ValueError) as error:
-        _fail(f"cannot open the database: {error}")
+        url = server_database_url(resolve_root(root), database_url)
+        if is_folder(url):
+            _fail(f"users live in a database, not in a folder ({url}): give --database sqlite:///PATH")
+        return Users(open_engine(url))
+    except (SQLAlchemyError, DatabaseError, SessionError, OSError) as error:
+        _fail(f"cannot open the database {redact(database_url or '')}: {error}")
 
 
 def _fail(message: str) -> NoReturn:

@@ -64,7 +64,8 @@ def build_mcp(library: Library, walks: Walks, *, users: Users | None = None,
         except ApiError as error:
             raise _failure(error) from None
 
-    server = MCPServer("kbengine", version=__version__, instructions=INSTRUCTIONS)
+    # the SDK configures logging when no one has; WARNING keeps a request log from every library out
+    server = MCPServer("kbengine", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool()
     def search_kb(query: Annotated[str, Field(description="The problem in words", max_length=500)],

@@ -7,24 +7,24 @@ killed between two steps loses nothing."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from kbengine.report import build_report
 from kbengine.server import content
 from kbengine.server.auth import Caller
 from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
-from kbengine.walk.engine import Walk, WalkError
+from kbengine.walk.engine import Walk, WalkError, replay
 from kbengine.walk.handover import handover, handover_markdown
-from kbengine.walk.recording import RecordedWalk, start_walk, walk_state
-from kbengine.walk.records import Session, SessionError
-
-if TYPE_CHECKING:
-    from kbengine.walk.store import SessionStore
+from kbengine.walk.recording import RecordedWalk, collect_walks, start_walk, walk_state
+from kbengine.walk.store import Holder, Session, SessionError, SessionLocked, SessionStore, parse_moment
 
 HANDOVER_FORMATS = ("json", "md", "text")
+HOLD_WAIT = 5.0  # seconds a step waits for the same walk's step on another worker
 
 
 class Walks:
@@ -41,7 +41,7 @@ class Walks:
     def start(self, caller: Caller, tree_id: str, ticket: str | None = None) -> dict[str, Any]:
         kb = self.library.kb
         content.find_tree(kb, caller, tree_id)
-        recorded = start_walk(kb, tree_id, ticket, store=self.store, agent=caller.name)
+        recorded = start_walk(kb, self.store, tree_id, ticket, agent=caller.name)
         try:
             return self._view(caller, recorded)
         finally:
@@ -94,14 +94,14 @@ class Walks:
         return {**_summary(session), "handover": handover(session)}
 
     def report(self, *, since: str | None = None, by: str = "week") -> dict[str, Any]:
-        walks, damaged = self.store.collect_walks(_moment(since), None)
+        walks, damaged = collect_walks(self.store, _moment(since), None)
         return {**build_report(walks, by), "damaged_records": damaged}
 
     # Opening a walk for one request
 
     def _session(self, caller: Caller, walk_id: str) -> Session:
         try:
-            session = self.store.load_session(walk_id)
+            session = self.store.read(walk_id)
         except SessionError:
             raise NotFound(f"there is no walk '{walk_id}'") from None
         if not _may_read(caller, session):
@@ -114,17 +114,34 @@ class Walks:
 
     @contextmanager
     def _open(self, caller: Caller, walk_id: str) -> Iterator[RecordedWalk]:
+        """The walk replayed from its record and held for writing (other workers wait or get 409)."""
         session = self._session(caller, walk_id)
+        holder = Holder.here(caller.name)
         with self._lock(session.id):
-            kb = self.library.kb_for_walk(session.tree, str(session.start.get("tree_hash", "")))
+            self._hold(session.id, holder)
             try:
-                recorded = self.store.open_walk(kb, session.id)
-            except SessionError as error:
-                raise Conflict(str(error)) from None
-            try:
-                yield recorded
+                session = self.store.read(session.id)  # again: another worker may have written since
+                kb = self.library.kb_for_walk(session.tree, session.start.tree_hash)
+                try:
+                    walk, _ = replay(kb.trees, session.tree, session.events)
+                except WalkError:
+                    raise Conflict(f"the walk's tree '{session.tree}' is no longer in the KB") from None
+                walk.listener = lambda event: self.store.append(session.id, event)
+                yield RecordedWalk(kb, walk, self.store, session.id, holder)
             finally:
-                recorded.close()
+                self.store.unlock(session.id, holder)
+
+    def _hold(self, session_id: str, holder: Holder) -> None:
+        """Lock the session, waiting a little for a request on another worker to let go."""
+        deadline = time.monotonic() + HOLD_WAIT
+        while True:
+            try:
+                self.store.lock(session_id, holder)
+                return
+            except SessionLocked as error:
+                if time.monotonic() > deadline:
+                    raise Conflict(str(error)) from None
+                time.sleep(0.02)
 
     def _act(self, caller: Caller, walk_id: str, action: Callable[[Walk], Any], *,
              ended_ok: bool = False) -> dict[str, Any]:
@@ -148,7 +165,7 @@ class Walks:
 
 
 def _may_read(caller: Caller, session: Session) -> bool:
-    return caller.may("all_sessions") or str(session.start.get("agent", "")) == caller.name
+    return caller.may("all_sessions") or session.start.agent == caller.name
 
 
 def _summary(session: Session) -> dict[str, Any]:
@@ -157,9 +174,7 @@ def _summary(session: Session) -> dict[str, Any]:
     return summary
 
 
-def _moment(text: str | None) -> Any:
-    from kbengine.walk.records import parse_moment
-
+def _moment(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
