@@ -21,7 +21,7 @@ from kbengine.model import CollectField
 from kbengine.site.i18n import LOCALES, translations
 from kbengine.walk.forms import describe_pattern, expected_form
 from kbengine.walk.handover import handover, handover_markdown, handover_text
-from kbengine.walk.recording import start_walk
+from kbengine.walk.recording import open_sessions, start_walk
 
 DUTCH = translations("nl")
 PRINTER = """
@@ -105,13 +105,15 @@ def test_a_trees_hint_is_read_from_its_yaml(kb_root: Path) -> None:
 # The hand-over
 
 def _escalated(kb: KnowledgeBase) -> dict[str, Any]:
-    recorded = start_walk(kb, "printer", "INC0012345")
+    store = open_sessions(kb)
+    recorded = start_walk(kb, store, "printer", "INC0012345")
     recorded.walk.answer("No")
     recorded.walk.note("caller is *very* annoyed")
     recorded.walk.provide("asset_tag", "PR04512")
     recorded.walk.provide("room", "B2.14")
     data = handover(recorded.session())
     recorded.close()
+    store.close()
     return data
 
 

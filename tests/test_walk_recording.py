@@ -9,7 +9,8 @@ import pytest
 
 from kbengine.compiler import KnowledgeBase, compile_kb
 from kbengine.walk.engine import WalkError
-from kbengine.walk.recording import resume_walk, run_scripted, start_walk, walk_state
+from kbengine.walk.recording import open_sessions, resume_walk, run_scripted, start_walk, walk_state
+from kbengine.walk.store import SessionStore
 
 TREE = """
     title: Printer does not print
@@ -45,8 +46,13 @@ def kb(write_kb: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Knowle
     return compile_kb(write_kb({"trees/printer.yaml": TREE, "articles/printing/status-lights.md": ARTICLE}))
 
 
-def test_the_walk_state_describes_the_step_for_an_integration(kb: KnowledgeBase) -> None:
-    recorded = start_walk(kb, "printer")
+@pytest.fixture
+def store(kb: KnowledgeBase) -> SessionStore:
+    return open_sessions(kb)
+
+
+def test_the_walk_state_describes_the_step_for_an_integration(kb: KnowledgeBase, store: SessionStore) -> None:
+    recorded = start_walk(kb, store, "printer")
     state = walk_state(recorded)
     recorded.close()
     assert (state["kind"], state["prompt"], state["outcome"]) == ("ask", "Is the printer on?", "in_progress")
@@ -58,8 +64,8 @@ def test_the_walk_state_describes_the_step_for_an_integration(kb: KnowledgeBase)
     assert state["breadcrumb"] == [] and "handover" not in state
 
 
-def test_answers_may_be_given_by_number(kb: KnowledgeBase) -> None:
-    recorded = start_walk(kb, "printer")
+def test_answers_may_be_given_by_number(kb: KnowledgeBase, store: SessionStore) -> None:
+    recorded = start_walk(kb, store, "printer")
     state = run_scripted(recorded, ["2"], {})
     recorded.close()
     assert state["kind"] == "escalate"
@@ -69,15 +75,15 @@ def test_answers_may_be_given_by_number(kb: KnowledgeBase) -> None:
                                  "pattern": "^[A-Z]{2}\\d{5}$", "hint": None}]
 
 
-def test_a_number_beyond_the_answers_is_refused_naming_them(kb: KnowledgeBase) -> None:
-    recorded = start_walk(kb, "printer")
+def test_a_number_beyond_the_answers_is_refused_naming_them(kb: KnowledgeBase, store: SessionStore) -> None:
+    recorded = start_walk(kb, store, "printer")
     state = run_scripted(recorded, ["3"], {})
     recorded.close()
     assert "'3' is not an answer" in state["error"] and "numbers 1-2" in state["error"]
 
 
-def test_at_an_end_the_state_carries_the_hand_over(kb: KnowledgeBase) -> None:
-    recorded = start_walk(kb, "printer", ticket="INC9")
+def test_at_an_end_the_state_carries_the_hand_over(kb: KnowledgeBase, store: SessionStore) -> None:
+    recorded = start_walk(kb, store, "printer", ticket="INC9")
     state = run_scripted(recorded, ["No"], {"asset_tag": "AB12345"})
     recorded.close()
     assert state["outcome"] == "escalated" and "waiting_for" not in state
@@ -85,16 +91,16 @@ def test_at_an_end_the_state_carries_the_hand_over(kb: KnowledgeBase) -> None:
     assert state["handover"]["inputs"] == {"asset_tag": "AB12345"}
 
 
-def test_an_unknown_tree_is_a_walk_error_listing_the_trees(kb: KnowledgeBase) -> None:
+def test_an_unknown_tree_is_a_walk_error_listing_the_trees(kb: KnowledgeBase, store: SessionStore) -> None:
     with pytest.raises(WalkError, match="no tree 'scanner'") as caught:
-        start_walk(kb, "scanner")
+        start_walk(kb, store, "scanner")
     assert caught.value.choices == ["printer"]
 
 
-def test_a_resumed_walk_continues_the_same_session(kb: KnowledgeBase) -> None:
-    first = start_walk(kb, "printer")
+def test_a_resumed_walk_continues_the_same_session(kb: KnowledgeBase, store: SessionStore) -> None:
+    first = start_walk(kb, store, "printer")
     first.close()
-    again = resume_walk(kb, first.session_id)
+    again = resume_walk(kb, store, first.session_id)
     state = run_scripted(again, ["Yes"], {})
     again.close()
     assert state["session"] == first.session_id and state["outcome"] == "solved"

@@ -8,18 +8,19 @@ from typing import Any
 
 import click
 
-from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
+from kbengine.cli.options import database_option, open_kb, prepare_search, print_json, root_option
 from kbengine.compiler import KnowledgeBase
 from kbengine.walk.engine import Walk, WalkError, drive, quoted
 from kbengine.walk.recording import (
     RecordedWalk,
+    open_sessions,
     resume_walk,
     run_scripted,
     start_walk,
     waiting_for,
     walk_state,
 )
-from kbengine.walk.records import SessionError
+from kbengine.walk.store import SessionError, SessionStore
 
 
 def format_result(result: dict[str, Any], handover_text: str) -> str:
@@ -89,9 +90,10 @@ def _search_hits(kb: KnowledgeBase) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Scripted: print the state as JSON.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Interactive: show the raw pattern of an input beside its form in words.")
+@database_option
 def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: str | None,
             answers: tuple[str, ...], inputs: tuple[str, ...], notes: tuple[str, ...], dry_run: bool,
-            as_json: bool, verbose: bool) -> None:
+            as_json: bool, verbose: bool, database: str | None) -> None:
     """Walk a troubleshooting tree with a caller, step by step, and record the session.
 
     \b
@@ -115,12 +117,15 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       the first answer shown). A new walk whose answers or inputs do not fit records
       nothing; --dry-run never records.
 
-    Every walk writes a session record (see `kb sessions --help`; folder: $KB_SESSIONS,
-    else `sessions:` in kb.yaml, else ~/.local/share/kbengine/sessions/<kb folder name>).
+    Every walk writes a session record (see `kb sessions --help`) to the session store:
+    --database, else $KB_DATABASE_URL, else the folder $KB_SESSIONS, else `sessions:` in
+    kb.yaml, else ~/.local/share/kbengine/sessions/<kb folder name>. While a walk runs it
+    holds its session: a second `--resume` of it is refused, naming who has it.
 
     \b
     Exit status: 0 the walk ended or stopped for more answers, 1 an answer or input did
                  not fit (the error names the valid answers), an unknown tree or session,
+                 a session another walk holds,
                  2 the command was used wrongly, 130 interrupted (the session is kept).
 
     \b
@@ -143,11 +148,15 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
         raise click.UsageError("--dry-run tries a new walk; it cannot be combined with --resume")
     kb = open_kb(root)
     try:
-        if scripted:
-            _scripted(kb, tree, resume_id, ticket, list(answers), _parse_inputs(inputs), list(notes),
-                      as_json, dry_run)
-        else:
-            _interactive(kb, tree, resume_id, ticket, verbose)
+        store = open_sessions(kb, database)
+        try:
+            if scripted:
+                _scripted(kb, store, tree, resume_id, ticket, list(answers), _parse_inputs(inputs),
+                          list(notes), as_json, dry_run)
+            else:
+                _interactive(kb, store, tree, resume_id, ticket, verbose)
+        finally:
+            store.close()
     except (WalkError, SessionError) as error:
         _fail(str(error), as_json, getattr(error, "choices", []))
 
@@ -160,20 +169,21 @@ def _fail(message: str, as_json: bool, choices: list[str]) -> None:
     raise SystemExit(1)
 
 
-def _begin(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> RecordedWalk:
+def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+           ticket: str | None) -> RecordedWalk:
     if resume_id:
-        return resume_walk(kb, resume_id, ticket)
+        return resume_walk(kb, store, resume_id, ticket)
     assert tree is not None
-    return start_walk(kb, tree, ticket)
+    return start_walk(kb, store, tree, ticket)
 
 
-def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None,
-              answers: list[str], inputs: dict[str, str], notes: list[str], as_json: bool,
-              dry_run: bool) -> None:
+def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+              ticket: str | None, answers: list[str], inputs: dict[str, str], notes: list[str],
+              as_json: bool, dry_run: bool) -> None:
     rehearsal = _rehearse(kb, tree, answers, inputs, notes) if tree else None
     if rehearsal is not None and (dry_run or "error" in rehearsal):
         _print_scripted(rehearsal, "", as_json)
-    recorded = _begin(kb, tree, resume_id, ticket)
+    recorded = _begin(kb, store, tree, resume_id, ticket)
     try:
         result = run_scripted(recorded, answers, inputs)
         if notes and "error" not in result:
@@ -219,8 +229,8 @@ def _print_scripted(result: dict[str, Any], handover_text: str, as_json: bool) -
     raise SystemExit(1 if "error" in result else 0)
 
 
-def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None,
-                 verbose: bool) -> None:
+def _interactive(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+                 ticket: str | None, verbose: bool) -> None:
     from rich.console import Console
 
     from kbengine.cli.terminal import Keyboard, Terminal
@@ -237,7 +247,7 @@ def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, tic
             tree = None
         if tree is None:
             raise SystemExit(0)
-    recorded = _begin(kb, tree, resume_id, ticket)
+    recorded = _begin(kb, store, tree, resume_id, ticket)
     for warning in recorded.warnings:
         screen.message += f"Warning: {warning}\n"
     try:

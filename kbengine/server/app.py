@@ -16,19 +16,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.exceptions import HTTPException
 
 from kbengine import __version__
 from kbengine.server import api, content
 from kbengine.server.errors import ApiError
 from kbengine.server.library import Library
+from kbengine.server.mcp import build_mcp
 from kbengine.server.middleware import AccessLog, BodyLimit
 from kbengine.server.users import Users
+from kbengine.server.walks import Walks
+from kbengine.walk.sqlstore import SqlStore
+from kbengine.walk.store import SessionError, folder_of, is_folder, open_store, store_url
 
 API = content.API
 MAX_BODY = 256 * 1024
@@ -80,17 +84,31 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(root: Path, database_url: str | None = None, *, max_body: int = MAX_BODY,
-               cors_origins: Sequence[str] = (), reload_interval: float = 2.0) -> FastAPI:
-    """The server for the KB at `root`, keeping users (and walks) in the database at `database_url`
-    (default: SQLite in the KB's data folder)."""
+               cors_origins: Sequence[str] = (), mcp_hosts: Sequence[str] = (),
+               reload_interval: float = 2.0) -> FastAPI:
+    """The server for the KB at `root`, with users and session records in the database at
+    `database_url` (default: as `kb walk` chooses, else SQLite in the KB's data folder).
+
+    mcp_hosts: Host headers /mcp accepts (DNS-rebinding protection), e.g. "127.0.0.1:*"; none = any."""
     library = Library(root, interval=reload_interval)
-    engine = sa.create_engine(database_url or default_database_url(root))
-    users = Users(engine)
+    store = open_store(server_database_url(library.root, database_url))
+    if not isinstance(store, SqlStore):
+        store.close()
+        raise SessionError("kb server keeps users and records in a database: give --database "
+                           "sqlite:///PATH or postgresql://USER@HOST/DB")
+    users = Users(store.engine)
+    walks = Walks(library, store)
+    mcp = build_mcp(library, walks, users=users)
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=bool(mcp_hosts),
+                                         allowed_hosts=list(mcp_hosts))
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
+                                      transport_security=security, max_request_body_size=max_body)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        async with mcp.session_manager.run():
+            yield
+        store.close()
 
     app = FastAPI(title="kbengine", version=__version__, lifespan=lifespan,
                   description="The knowledge base, its troubleshooting trees, walks and records of a service "
@@ -99,18 +117,20 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
                   openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None)
     app.state.library = library
     app.state.users = users
+    app.state.walks = walks
+    app.state.store = store
     install_error_handlers(app)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, Any]:
         """Up, with the KB's size and how often it was compiled again since the start."""
         kb = library.kb
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
+        users.list()  # the database answers
         return {"status": "ok", "version": __version__, "articles": len(kb.articles), "trees": len(kb.trees),
                 "reloads": library.reloads}
 
     app.include_router(api.router)
+    app.router.routes.extend(mcp_app.routes)  # /mcp, served by the MCP SDK
     app.add_middleware(BodyLimit, limit=max_body)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
@@ -119,17 +139,21 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
     return app
 
 
-def default_database_url(root: Path) -> str:
-    """SQLite in the KB's data folder: the server's embedded default."""
-    from kbengine.walk.records import sessions_folder
-
-    folder = sessions_folder(root.resolve())
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return f"sqlite:///{folder / 'kb-server.db'}"
+def server_database_url(root: Path, database_url: str | None = None) -> str:
+    """--database, KB_DATABASE_URL or kb.yaml's `sessions:` when it names a database; else SQLite
+    beside the terminal's sessions folder (the server's embedded default)."""
+    url = store_url(root, None, database_url)
+    if not is_folder(url):
+        return url
+    folder = folder_of(url)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return f"sqlite:///{folder.parent / (folder.name + '.db')}"
 
 
 def app_from_environment() -> FastAPI:
     """The app `kb server --workers N` starts in each worker, configured through KB_SERVER_* variables."""
     origins = [o for o in os.environ.get("KB_SERVER_CORS", "").split(",") if o]
+    hosts = [h for h in os.environ.get("KB_SERVER_MCP_HOSTS", "").split(",") if h]
     return create_app(Path(os.environ["KB_SERVER_ROOT"]), os.environ.get("KB_DATABASE_URL") or None,
-                      max_body=int(os.environ.get("KB_SERVER_MAX_BODY", MAX_BODY)), cors_origins=origins)
+                      max_body=int(os.environ.get("KB_SERVER_MAX_BODY", MAX_BODY)), cors_origins=origins,
+                      mcp_hosts=hosts)

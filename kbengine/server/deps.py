@@ -12,6 +12,7 @@ from kbengine.compiler import KnowledgeBase
 from kbengine.server.auth import ANONYMOUS, Caller
 from kbengine.server.errors import Forbidden, Unauthorized
 from kbengine.server.library import Library
+from kbengine.server.walks import Walks
 
 
 def caller(request: Request) -> Caller:
@@ -57,6 +58,13 @@ def current_kb(request: Request) -> KnowledgeBase:
     return library(request).kb
 
 
+def walks(request: Request) -> Walks:
+    found = request.app.state.walks
+    assert isinstance(found, Walks)
+    return found
+
+
 KB = Annotated[KnowledgeBase, Depends(current_kb)]
 Agent = Annotated[Caller, Depends(needs("walks"))]
 Lead = Annotated[Caller, Depends(needs("report"))]
+WalksService = Annotated[Walks, Depends(walks)]

@@ -55,8 +55,11 @@ class Library:
         return self._kb
 
     def refresh(self) -> bool:
-        """Compile again when the files changed; True when they had."""
-        with self._lock:
+        """Compile again when the files changed; True when they had. While one request compiles,
+        the others go on with the KB they have rather than wait."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
             self._checked = time.monotonic()
             stamp = files_stamp(self.root)
             if stamp == self._stamp:
@@ -65,6 +68,8 @@ class Library:
             self._stamp = stamp
             self.reloads += 1
             return True
+        finally:
+            self._lock.release()
 
     def kb_for_walk(self, tree_id: str, tree_hash: str) -> KnowledgeBase:
         """The KB with the tree of a walk as it was when the walk began, when this server still knows

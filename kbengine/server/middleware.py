@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kbengine.server.errors import TooLarge
 
 access_log = logging.getLogger("kbengine.server.access")
+access_log.setLevel(logging.INFO)  # logged whatever level the root logger has
 
 
 async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from kbengine.server.auth import ROLES, Caller, new_token, token_hash
+from kbengine.walk.database import METADATA
 
-metadata = sa.MetaData()
+# in the session database's schema; created by the migration 0002_users
 users = sa.Table(
-    "kb_users", metadata,
+    "kb_users", METADATA,
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
@@ -45,8 +46,7 @@ class Users:
     """Adding, listing, revoking and signing in users over one SQLAlchemy engine."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        metadata.create_all(engine)
+        self.engine = engine  # opened by walk.database.open_engine, which brings the schema up to date
 
     def add(self, name: str, role: str = "agent") -> str:
         """Add a user (or give a revoked one a new token); returns the token, which is not kept."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from gettext import NullTranslations
 from typing import Any
 
-from kbengine.walk.records import Session
+from kbengine.walk.store import Session
 
 
 def handover(session: Session) -> dict[str, Any]:
@@ -19,8 +19,8 @@ def handover(session: Session) -> dict[str, Any]:
     return {
         "session": session.id,
         "ticket": session.ticket,
-        "agent": session.start.get("agent", ""),
-        "symptom": session.start.get("tree_title", session.tree),
+        "agent": session.start.agent,
+        "symptom": session.start.tree_title or session.tree,
         "tree": session.tree,
         "started": session.started,
         "last": session.last,
