@@ -22,4 +22,6 @@ def test_the_wheel_ships_templates_assets_catalogues_and_schemas(tmp_path: Path)
     templates = {p.relative_to(REPO).as_posix() for p in (REPO / "site_templates").rglob("*") if p.is_file()}
     shipped = {name.split("/data/share/kbengine/", 1)[1] for name in names if "/data/share/kbengine/" in name}
     assert templates and templates == shipped
-    assert {"kbengine/locales/nl/LC_MESSAGES/messages.po", "kbengine/schemas/tree.json"} <= names
+    assert {"kbengine/locales/nl/LC_MESSAGES/messages.po", "kbengine/schemas/tree.json",
+            "kbengine/server/console/templates/walk.html",
+            "kbengine/server/console/static/console.js"} <= names

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from kbengine import __version__
 from kbengine.server import api, content
+from kbengine.server.console import console_app
 from kbengine.server.errors import ApiError
 from kbengine.server.library import Library
 from kbengine.server.mcp import build_mcp
@@ -130,6 +131,7 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
                 "reloads": library.reloads}
 
     app.include_router(api.router)
+    app.mount("/agent", console_app(library, walks, users))  # the agent console (docs/console.md)
     app.router.routes.extend(mcp_app.routes)  # /mcp, served by the MCP SDK
     app.add_middleware(BodyLimit, limit=max_body)
     if cors_origins:

@@ -19,6 +19,7 @@ from kbengine.server.auth import Caller
 from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
 from kbengine.walk.engine import Walk, WalkError, replay
+from kbengine.walk.events import Ticket
 from kbengine.walk.handover import handover, handover_markdown
 from kbengine.walk.recording import RecordedWalk, collect_walks, start_walk, walk_state
 from kbengine.walk.store import Holder, Session, SessionError, SessionLocked, SessionStore, parse_moment
@@ -73,6 +74,12 @@ class Walks:
 
     def provide(self, caller: Caller, walk_id: str, name: str, value: str) -> dict[str, Any]:
         return self._act(caller, walk_id, lambda walk: walk.provide(name, value))
+
+    def ticket(self, caller: Caller, walk_id: str, ticket: str) -> dict[str, Any]:
+        """Give or correct the walk's ticket reference, also after it ended: the hand-over carries it."""
+        with self._open(caller, walk_id) as recorded:
+            self.store.append(recorded.session_id, Ticket(at=recorded.walk.clock(), ticket=ticket.strip()))
+            return self._view(caller, recorded)
 
     def handover(self, caller: Caller, walk_id: str, form: str = "json") -> dict[str, Any] | str:
         if form not in HANDOVER_FORMATS:

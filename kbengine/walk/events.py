@@ -126,8 +126,16 @@ class Resume(Event):
     ticket: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ticket(Event):
+    """The ticket reference given or corrected during or after the walk (the console's ticket field)."""
+
+    name: ClassVar[str] = "ticket"
+    ticket: str
+
+
 KINDS: dict[str, type[Event]] = {kind.name: kind for kind in (
-    Start, Answer, Done, Input, Back, Restart, Note, Abandon, Resume)}
+    Start, Answer, Done, Input, Back, Restart, Note, Abandon, Resume, Ticket)}
 STEPS = (Answer, Done, Input)  # the agent's own actions at a step
 _RENAMED = {"input": "name"}  # a field whose name on disk differs (an input's name)
 
