@@ -59,6 +59,7 @@ class Answer:
     label: str
     url: str
     handoff: bool
+    number: int = 1  # as `kb walk --answer N` and the desk's kb-path number it: among the answers shown
 
 
 class _Resolver:
@@ -224,14 +225,16 @@ class SiteRenderer:
         gettext = translations(lang).gettext
         facts = page.extra.get("facts", {})
         answers = []
+        shown = 0
         for number, answer in enumerate(exits(node), start=1):
             if not answer.allowed(facts):
                 continue  # hidden by its `when` guard, as in `kb walk`
+            shown += 1
             link = plan.step_link(tree, answer.next, {**facts, **answer.set})
             if link is None:
                 continue
             url = plan.urls.handoff(lang, tree, node.id, number) if link.handoff else link.url
-            answers.append(Answer(answer.label, url, link.handoff))
+            answers.append(Answer(answer.label, url, link.handoff, shown))
         article_id = node.article if node.article in plan.articles else None
         text = self.markdown(node.text, tree.path, lang).html if node.text else ""
         path = [self._step_line(node, page.extra["answer"])] if page.kind == "handoff" else []

@@ -94,7 +94,8 @@
   step.querySelectorAll("a.answer").forEach(function (link) {
     link.addEventListener("click", function () {
       save(steps.concat([{ step: current, prompt: step.getAttribute("data-prompt"),
-        answer: link.getAttribute("data-answer"), to: new URL(link.href, location.href).pathname }]));
+        answer: link.getAttribute("data-answer"), number: link.getAttribute("data-number"),
+        first: step.hasAttribute("data-first"), to: new URL(link.href, location.href).pathname }]));
     });
   });
   var restart = document.querySelector("[data-restart]");
@@ -114,9 +115,15 @@
   if (!panel || !lines.length) return;
   var data = function (name) { return panel.getAttribute("data-" + name) || ""; };
   var summary = data("summary");
+  /* the path as the desk's agent console continues it: the tree, then each answer's number */
+  var reference = steps[0].first && steps.every(function (s) { return s.number; }) ?
+    steps[0].step.split("#")[0] + ":" + steps.map(function (s) { return s.number; }).join(".") : "";
+  var page = new URL(data("page"), location.href);
+  if (reference) page.searchParams.set("kb-path", reference);
   var body = [summary, data("path-label") + ":\n" + lines.map(function (line, i) {
     return (i + 1) + ". " + line;
-  }).join("\n"), new URL(data("page"), location.href).href].filter(Boolean).join("\n\n");
+  }).join("\n"), reference ? data("reference-label") + ": " + reference : "", page.href]
+    .filter(Boolean).join("\n\n");
   var mail = panel.querySelector('[data-contact="mail"]');
   if (mail) {
     mail.href = "mailto:" + data("email") + "?subject=" + encodeURIComponent(data("subject")) +
@@ -124,7 +131,8 @@
   }
   var ticket = panel.querySelector('[data-contact="ticket"]');
   if (ticket) {
-    var fill = { title: data("subject"), summary: summary || data("subject"), path: lines.join(" / ") };
+    var fill = { title: data("subject"), summary: summary || data("subject"),
+      path: lines.join(" / ") + (reference ? " (kb-path=" + reference + ")" : "") };
     ticket.href = Object.keys(fill).reduce(function (url, name) {
       return url.split("{" + name + "}").join(encodeURIComponent(fill[name]));
     }, data("ticket"));
