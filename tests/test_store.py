@@ -223,3 +223,14 @@ def test_import_copies_jsonl_records_into_a_database_once(tmp_path: Path, kb: Kn
     assert database.ids() == folder.ids()
     assert [s.state for s in database.sessions()] == [s.state for s in folder.sessions()]
     database.close()
+
+
+def test_without_postgresql_the_suite_skips_unless_ci_requires_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from postgres import unavailable
+
+    monkeypatch.delenv("KB_REQUIRE_POSTGRES", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no PostgreSQL"):
+        unavailable("initdb is missing")
+    monkeypatch.setenv("KB_REQUIRE_POSTGRES", "1")
+    with pytest.raises(pytest.fail.Exception, match="required"):
+        unavailable("initdb is missing")
