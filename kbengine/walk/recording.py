@@ -73,7 +73,7 @@ def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str
     tree = kb.trees[tree_id]
     holder = Holder.here(agent)
     session_id = store.create(Start(
-        at=walk.clock(), session=new_session_id(), tree=tree_id, tree_title=tree.title,
+        at=walk.started_at, session=new_session_id(), tree=tree_id, tree_title=tree.title,
         tree_hash=tree.content_hash, ticket=ticket or "", agent=holder.agent, kb_root=str(kb.root),
         kb_title=kb.config.title, arrival=walk.start_arrival()))
     store.lock(session_id, holder)
