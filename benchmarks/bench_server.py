@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+KB = str(Path(sys.executable).parent / "kb")  # the kb installed beside this Python
 MAX_AGENTS, MAX_SECONDS = 1000, 600  # bounded: this runs on a shared machine
 
 
@@ -53,8 +56,7 @@ def copy_kb(target: Path) -> Path:
 
 
 def kb(*args: str) -> str:
-    done = subprocess.run(["kb", *args], capture_output=True, text=True, timeout=300, check=True)
-    return done.stdout.strip()
+    return subprocess.run([KB, *args], capture_output=True, text=True, timeout=300).stdout.strip()
 
 
 class Server:
@@ -69,7 +71,7 @@ class Server:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
-                "kb",
+                KB,
                 "server",
                 "--root",
                 str(self.root),
@@ -111,7 +113,7 @@ class Ledger:
 
     events: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
-    in_flight_lost: int = 0
+    unanswered: int = 0  # requests cut off or refused: server down, or no answer in 30 s
     errors: dict[str, int] = field(default_factory=dict)
     walks_open: set[str] = field(default_factory=set)
 
@@ -170,7 +172,7 @@ async def agent(
             try:
                 response = await client.request(method, path, json=body)
             except httpx.HTTPError:
-                ledger.in_flight_lost += 1  # the server went away: the step may or may not be recorded
+                ledger.unanswered += 1  # the step may or may not be recorded: read the walk back
                 await asyncio.sleep(0.5)
                 if state is not None:
                     state = await reread(client, state["id"])
@@ -243,18 +245,46 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else 0.0
 
 
-def run(
-    agents: int, seconds: float, think: float, database: str, workers: int, kill: bool
-) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="kb-bench-server-") as scratch:
+def make_tokens(root: Path, database: str, agents: int) -> list[str]:
+    """One token per simulated agent and, last, a lead's (who may continue any walk), added
+    straight to the server's database."""
+    from kbengine.server.app import server_database_url
+    from kbengine.server.users import Users
+    from kbengine.walk.database import open_engine
+
+    engine = open_engine(server_database_url(root, database))
+    try:
+        users = Users(engine)
+        return [users.add(f"agent{n}") for n in range(agents)] + [users.add("bench-lead", "lead")]
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database_url(kind: str, scratch: Path) -> Iterator[str]:
+    """sqlite: a fresh file; postgresql: a new database on $KB_TEST_POSTGRES_URL or a throwaway
+    cluster (tests/postgres.py); anything else is taken as a URL."""
+    if kind == "sqlite":
+        yield f"sqlite:///{scratch / 'desk.db'}"
+    elif kind == "postgresql":
+        sys.path.insert(0, str(REPO / "tests"))
+        from postgres import new_database, server_url
+
+        servers = server_url()
+        try:
+            yield new_database(next(servers))
+        finally:
+            servers.close()
+    else:
+        yield kind
+
+
+def run(agents: int, seconds: float, think: float, database: str, workers: int, kill: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kb-bench-server-") as scratch, \
+            database_url(database, Path(scratch)) as database:
         root = copy_kb(Path(scratch) / "kb")
-        if database == "sqlite":
-            database = f"sqlite:///{Path(scratch) / 'desk.db'}"
         kb("check", "--root", str(root))  # compiled once: the cache is warm, as on a desk's server
-        tokens = [
-            kb("users", "add", f"agent{n}", "--root", str(root), "--database", database)
-            for n in range(agents)
-        ]
+        *tokens, lead = make_tokens(root, database, agents)
         server = Server(root, database, workers)
         server.start()
         try:
@@ -288,7 +318,7 @@ def run(
             lost = sum(max(ledger.events[w] - recorded.get(w, 0), 0) for w in ledger.events)
             extra = sum(max(recorded.get(w, 0) - ledger.events[w], 0) for w in ledger.events)
             resumed, failed = (
-                asyncio.run(resume_all(server.url, tokens[0], ledger.walks_open)) if kill else (0, 0)
+                asyncio.run(resume_all(server.url, lead, ledger.walks_open)) if kill else (0, 0)
             )
         finally:
             server.stop()
@@ -308,7 +338,7 @@ def run(
         "walks": len(ledger.events),
         "events_lost": lost,
         "events_beyond_acknowledged": extra,
-        "in_flight_at_kill": ledger.in_flight_lost,
+        "requests_unanswered": ledger.unanswered,
         "errors": ledger.errors,
         "walks_resumed_after_kill": resumed,
         "walks_not_resumed": failed,

@@ -25,3 +25,5 @@ def test_the_wheel_ships_templates_assets_catalogues_and_schemas(tmp_path: Path)
     assert {"kbengine/locales/nl/LC_MESSAGES/messages.po", "kbengine/schemas/tree.json",
             "kbengine/server/console/templates/walk.html",
             "kbengine/server/console/static/console.js"} <= names
+    # the session database migrates itself on open: its migration scripts ship too
+    assert {"kbengine/walk/migrations/env.py", "kbengine/walk/migrations/versions/0001_sessions.py"} <= names

@@ -50,8 +50,12 @@ def kb_root(write_kb: Any) -> Path:
     return write_kb({"trees/printer.yaml": TREE, "articles/printing/status-lights.md": ARTICLE})
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same suite on SQLite and on a real PostgreSQL (tests/postgres.py; skipped when there is
+    none, a failure with KB_REQUIRE_POSTGRES=1)."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
     return f"sqlite:///{tmp_path / 'desk.db'}"
 
 
