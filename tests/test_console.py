@@ -338,3 +338,15 @@ def test_a_walk_in_the_console_and_one_over_the_api_pass_through_the_same_states
                             json={"name": "asset_tag", "value": "NL12345"}, headers=api).json()
     assert _comparable(console_state()) == _comparable(api_state)
     assert console_state()["outcome"] == "escalated"
+
+
+def test_the_apis_text_hand_over_is_the_plain_text_of_the_console(client: TestClient) -> None:
+    key = signed_in(client)
+    walk = start(client, key)
+    for answer in ("1", "1", "1"):
+        post(client, f"{walk}/answer", key, answer=answer)
+    lead = {"Authorization": f"Bearer {token(client, 'lead', 'lead')}"}
+    text = client.get(f"/api/v1/walks/{walk.rsplit('/', 1)[1]}/handover", params={"format": "text"},
+                      headers=lead)
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "Outcome: Solved" in text.text and "**" not in text.text

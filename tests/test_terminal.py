@@ -215,3 +215,12 @@ def test_a_dry_run_cannot_resume(kb_root: Path) -> None:
 def test_without_a_tree_or_a_terminal_the_hint_names_kb_list_trees(kb_root: Path) -> None:
     result = walk(kb_root)
     assert result.exit_code == 2 and "kb list trees" in result.stderr
+
+
+def test_the_in_walk_search_lists_the_walks_language_first(bundled_kb: KnowledgeBase) -> None:
+    from kbengine.cli.walk import _search_hits
+
+    hits = _search_hits(bundled_kb)("printer queue", "article", "nl")
+    languages = [hit.lang for hit in hits]
+    assert "nl" in languages and "en" in languages
+    assert languages == sorted(languages, key=lambda lang: lang != "nl")  # Dutch first, then the rest

@@ -20,7 +20,7 @@ from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
 from kbengine.walk.engine import Walk, WalkError
 from kbengine.walk.events import Ticket
-from kbengine.walk.handover import handover, handover_markdown
+from kbengine.walk.handover import handover, handover_markdown, handover_text
 from kbengine.walk.recording import RecordedWalk, collect_walks, open_walk, start_walk, walk_state
 from kbengine.walk.store import Session, SessionError, SessionLocked, SessionStore, parse_moment
 
@@ -86,6 +86,8 @@ class Walks:
             raise Unprocessable(f"format must be one of: {', '.join(HANDOVER_FORMATS)}",
                                 allowed=list(HANDOVER_FORMATS))
         data = handover(self._session(caller, walk_id))
+        if form == "text":
+            return handover_text(data)
         return data if form == "json" else handover_markdown(data)
 
     # Records
