@@ -350,3 +350,13 @@ def test_the_apis_text_hand_over_is_the_plain_text_of_the_console(client: TestCl
                       headers=lead)
     assert text.headers["content-type"].startswith("text/plain")
     assert "Outcome: Solved" in text.text and "**" not in text.text
+
+
+def test_the_console_speaks_the_agents_choice_else_their_browsers_language(client: TestClient) -> None:
+    signed_in(client)
+    dutch = client.get("/agent/", headers={"Accept-Language": "nl-NL,nl;q=0.9"}).text
+    assert "Mijn recente gesprekken" in dutch
+    client.get("/agent/language/en?next=/agent/")
+    assert "My recent calls" in client.get("/agent/", headers={"Accept-Language": "nl"}).text
+    assert client.get("/agent/language/nl?next=https://evil.example/",
+                      follow_redirects=False).headers["location"] == "/agent/"
