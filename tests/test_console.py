@@ -360,3 +360,20 @@ def test_the_console_speaks_the_agents_choice_else_their_browsers_language(clien
     assert "My recent calls" in client.get("/agent/", headers={"Accept-Language": "nl"}).text
     assert client.get("/agent/language/nl?next=https://evil.example/",
                       follow_redirects=False).headers["location"] == "/agent/"
+
+
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe\x00garbage", b"answer=" + b"x" * 5000,
+                                  b"&".join(b"f%d=1" % n for n in range(80)), b"name=%ZZ&value=%00"])
+def test_a_malformed_form_is_a_page_with_a_status_never_a_crash(client: TestClient, body: bytes) -> None:
+    key = signed_in(client)
+    walk = start(client, key)
+    for action in ("answer", "back", "restart", "note", "ticket", "input"):
+        for sent in (body, body + b"&form_key=" + key.encode()):
+            response = client.post(f"{walk}/{action}", content=sent, follow_redirects=False,
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert response.status_code in (303, 403, 422), (action, sent[:20], response.status_code)
+            assert response.status_code == 303 or response.headers["content-type"].startswith("text/html")
+    for url in ("/agent/walks", "/agent/continue", "/agent/sign-in"):
+        response = client.post(url, content=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert 400 <= response.status_code < 500, (url, response.status_code)

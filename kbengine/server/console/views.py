@@ -69,7 +69,10 @@ def _agent(request: Request) -> Agent:
 async def _posted(request: Request) -> dict[str, str]:
     """The fields of a posted form (application/x-www-form-urlencoded; the console posts nothing else)."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=50))
+    try:
+        return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=50))
+    except ValueError:
+        raise Unprocessable("this form has more fields than any console form") from None
 
 
 Signed = Annotated[Agent, Depends(_agent)]
