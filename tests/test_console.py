@@ -14,30 +14,8 @@ from fastapi.testclient import TestClient
 
 from kbengine.server.app import create_app
 from kbengine.server.console.sitepath import SitePath, SitePathError, parse_site_path
+from tests.test_server_walks import TREE  # the printer tree the API's tests walk
 
-TREE = """
-    title: Printer does not print
-    start: power
-    nodes:
-      power:
-        ask: Is the printer on?
-        article: status-lights
-        answers:
-          "Yes": queue
-          "No": hardware
-      queue:
-        do: Cancel every job in the queue.
-        next: printed
-      printed:
-        ask: Did the test page print?
-        answers: {"Yes": fixed, "No": hardware}
-      fixed:
-        solved: It printed.
-      hardware:
-        escalate: {team: Workplace hardware, priority: P3}
-        collect:
-          - {name: asset_tag, prompt: Asset tag, pattern: '^[A-Z]{2}\\d{5}$'}
-    """
 DUTCH_TREE = """
     title: Printer drukt niet af
     lang: nl
