@@ -100,8 +100,9 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
     In a terminal (interactive):
       Each step is shown with its text and numbered answers; press the number (no Enter).
       An action step: press 1 or Enter when it is done. Keys in the footer:
-        b back one step    r restart    n add a note    a open the step's article
-        / search articles  q quit (the session is kept as abandoned)
+        b back one step    r restart    n add a note    a the step's article in $PAGER
+        / search articles  q quit (asks first once answers were given; the session is
+                             kept as abandoned)
       Without TREE, kb asks "What is the problem?" and offers the best matching trees.
       At an escalation kb asks the inputs second line needs (asset tag, ...) with the form
       they take in words, asking again when a value does not fit, then prints the hand-over
