@@ -224,3 +224,19 @@ def test_the_in_walk_search_lists_the_walks_language_first(bundled_kb: Knowledge
     languages = [hit.lang for hit in hits]
     assert "nl" in languages and "en" in languages
     assert languages == sorted(languages, key=lambda lang: lang != "nl")  # Dutch first, then the rest
+
+
+def test_scripted_text_names_the_input_in_words_and_the_pattern_with_verbose(kb_root: Path) -> None:
+    plain = walk(kb_root, "printer", "--answer", "No").stdout
+    assert "Needs input asset_tag (two letters and five digits, like AB12345)" in plain
+    verbose = walk(kb_root, "printer", "--answer", "No", "--verbose").stdout
+    assert r"(two letters and five digits, like AB12345; pattern ^[A-Z]{2}\d{5}$)" in verbose
+
+
+def test_a_scripted_walk_that_ends_prints_the_hand_over_as_plain_text(kb_root: Path) -> None:
+    result = walk(kb_root, "printer", "--answer", "No", "--input", "asset_tag=PR04512",
+                  "--input", "room=B2.14")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Printer does not print\n")
+    assert "Outcome: Escalated to Workplace hardware, priority P3" in result.stdout
+    assert "**" not in result.stdout

@@ -10,7 +10,11 @@ import click
 
 from kbengine.cli.options import database_option, open_kb, prepare_search, print_json, root_option
 from kbengine.compiler import KnowledgeBase
+from kbengine.model import CollectField
+from kbengine.site.i18n import translations
 from kbengine.walk.engine import Walk, WalkError, drive, quoted
+from kbengine.walk.forms import expected_form
+from kbengine.walk.handover import handover, handover_text
 from kbengine.walk.recording import (
     RecordedWalk,
     open_sessions,
@@ -23,7 +27,7 @@ from kbengine.walk.recording import (
 from kbengine.walk.store import SessionError, SessionStore
 
 
-def format_result(result: dict[str, Any], handover_text: str) -> str:
+def format_result(result: dict[str, Any], handover_text: str, verbose: bool = False) -> str:
     """The scripted result for people: where the walk is, or the hand-over when it ended."""
     lines = []
     if result["outcome"] == "in_progress":
@@ -32,8 +36,13 @@ def format_result(result: dict[str, Any], handover_text: str) -> str:
         if wanted["kind"] == "answer":
             lines.append("Possible answers: " + quoted(wanted["answers"]))
         elif wanted["kind"] == "input":
-            lines.append(f"Needs input {wanted['name']}" + (f" matching {wanted['pattern']}"
-                                                             if wanted["pattern"] else ""))
+            item = next((c for c in result.get("collect", []) if c["name"] == wanted["name"]), wanted)
+            form = expected_form(CollectField(wanted["name"], wanted["prompt"], wanted["pattern"],
+                                              item.get("hint")))
+            shown = [form] if form else []
+            if wanted["pattern"] and (verbose or not form):
+                shown.append(f"pattern {wanted['pattern']}")
+            lines.append(f"Needs input {wanted['name']}" + (f" ({'; '.join(shown)})" if shown else ""))
         if result.get("session"):
             lines.append(f"Session {result['session']}; continue with "
                          f"kb walk --resume {result['session']} --answer ...")
@@ -89,7 +98,7 @@ def _search_hits(kb: KnowledgeBase) -> Any:
               help="Scripted: show where the answers lead without recording a session.")
 @click.option("--json", "as_json", is_flag=True, help="Scripted: print the state as JSON.")
 @click.option("--verbose", "-v", is_flag=True,
-              help="Interactive: show the raw pattern of an input beside its form in words.")
+              help="Show the raw pattern of an input beside its form in words.")
 @database_option
 def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: str | None,
             answers: tuple[str, ...], inputs: tuple[str, ...], notes: tuple[str, ...], dry_run: bool,
@@ -153,7 +162,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
         try:
             if scripted:
                 _scripted(kb, store, tree, resume_id, ticket, list(answers), _parse_inputs(inputs),
-                          list(notes), as_json, dry_run)
+                          list(notes), as_json, dry_run, verbose)
             else:
                 _interactive(kb, store, tree, resume_id, ticket, verbose)
         finally:
@@ -180,10 +189,10 @@ def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: 
 
 def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
               ticket: str | None, answers: list[str], inputs: dict[str, str], notes: list[str],
-              as_json: bool, dry_run: bool) -> None:
+              as_json: bool, dry_run: bool, verbose: bool) -> None:
     rehearsal = _rehearse(kb, tree, answers, inputs, notes) if tree else None
     if rehearsal is not None and (dry_run or "error" in rehearsal):
-        _print_scripted(rehearsal, "", as_json)
+        _print_scripted(rehearsal, "", as_json, verbose)
     recorded = _begin(kb, store, tree, resume_id, ticket)
     try:
         result = run_scripted(recorded, answers, inputs)
@@ -191,10 +200,11 @@ def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_i
             for note in notes:
                 recorded.walk.note(note)
             result = {**result, **walk_state(recorded)}
-        handover_text = recorded.handover_text()
+        session = recorded.session()
     finally:
         recorded.close()
-    _print_scripted(result, handover_text, as_json)
+    lang = kb.trees[session.tree].lang if session.tree in kb.trees else kb.config.default_language
+    _print_scripted(result, handover_text(handover(session), translations(lang)), as_json, verbose)
 
 
 def _rehearse(kb: KnowledgeBase, tree: str, answers: list[str], inputs: dict[str, str],
@@ -218,13 +228,13 @@ def _rehearse(kb: KnowledgeBase, tree: str, answers: list[str], inputs: dict[str
     return result
 
 
-def _print_scripted(result: dict[str, Any], handover_text: str, as_json: bool) -> None:
+def _print_scripted(result: dict[str, Any], handover: str, as_json: bool, verbose: bool) -> None:
     if as_json:
         print_json(result)
     else:
         for warning in result.get("warnings", []):
             click.echo(f"kb walk: warning: {warning}", err=True)
-        click.echo(format_result(result, handover_text))
+        click.echo(format_result(result, handover, verbose))
         if "error" in result:
             click.echo(f"kb walk: {result['error']}", err=True)
     raise SystemExit(1 if "error" in result else 0)
@@ -235,7 +245,6 @@ def _interactive(kb: KnowledgeBase, store: SessionStore, tree: str | None, resum
     from rich.console import Console
 
     from kbengine.cli.terminal import Keyboard, Terminal
-    from kbengine.walk.handover import handover
 
     console = Console(highlight=False)
     hits = _search_hits(kb)
