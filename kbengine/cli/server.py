@@ -72,7 +72,8 @@ def command(root: Path | None, host: str, port: int, database_url: str | None, w
     except Exception as error:  # a database that cannot be reached or set up
         raise click.ClickException(f"cannot start: {error}") from None
     plural = "s" * (workers > 1)
-    click.echo(f"kb server: http://{host}:{port}/api/v1/docs ({workers} worker{plural})", err=True)
+    click.echo(f"kb server: http://{host}:{port}/api/v1/docs ({workers} worker{plural}); "
+               f"agent console: http://{host}:{port}/agent/", err=True)
     uvicorn.run("kbengine.server.app:app_from_environment", factory=True, host=host, port=port,
                 workers=workers, access_log=False, log_level="warning", timeout_graceful_shutdown=10,
                 proxy_headers=True)
