@@ -130,7 +130,7 @@ def test_a_form_without_the_agents_key_or_from_another_site_is_refused(client: T
     walk = start(client, key)
     assert post(client, f"{walk}/answer", "forged", answer="1").status_code == 403
     other_site = client.post(f"{walk}/answer", data={"form_key": key, "answer": "1"},
-                             headers={"Origin": "https://evil.example"})
+                             headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert other_site.status_code == 403
     assert step_title(client.get(walk).text) == "Is the printer on?"  # nothing was answered
 
