@@ -343,10 +343,10 @@ def wiki_titles(body: str, kb: KnowledgeBase) -> str:
 
 
 def _pager_command() -> list[str] | None:
-    """$PAGER, else less; None when there is none (the article is shown in place)."""
-    configured = os.environ.get("PAGER", "").strip()
-    if configured:
-        return shlex.split(configured)
+    """$PAGER, else less; None when neither is there (the article is shown in place)."""
+    configured = shlex.split(os.environ.get("PAGER", ""))
+    if configured and shutil.which(configured[0]):
+        return configured
     return ["less"] if shutil.which("less") else None
 
 
