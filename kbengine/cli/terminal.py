@@ -344,7 +344,10 @@ def wiki_titles(body: str, kb: KnowledgeBase) -> str:
 
 def _pager_command() -> list[str] | None:
     """$PAGER, else less; None when neither is there (the article is shown in place)."""
-    configured = shlex.split(os.environ.get("PAGER", ""))
+    try:
+        configured = shlex.split(os.environ.get("PAGER", ""))
+    except ValueError:  # unbalanced quotes: as if unset
+        configured = []
     if configured and shutil.which(configured[0]):
         return configured
     return ["less"] if shutil.which("less") else None
