@@ -177,6 +177,11 @@ def test_a_call_resumes_after_a_reload_and_from_my_recent_calls(tab: Tab, consol
     second = page.locator("#step-title").inner_text()
     assert second != first
     walk_url = page.url
+    page.context.set_offline(True)  # the network goes: nothing is sent, the agent is told
+    page.keyboard.press("1")
+    page.get_by_text("You are offline: nothing was sent.").wait_for()
+    assert page.locator("#step-title").inner_text() == second
+    page.context.set_offline(False)
     page.reload()
     assert page.locator("#step-title").inner_text() == second
     page.goto(console.url)  # the tab was closed: the call is under my recent calls

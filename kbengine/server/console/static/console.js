@@ -29,6 +29,23 @@
     if (button) { event.preventDefault(); button.click(); }
   });
 
+  /* ---- posting: once per page (a second key press must not answer the next question too), and
+     not while offline (the call is kept; the agent tries again when the network is back) ---- */
+  var sent = false;
+  var offline = document.querySelector("[data-offline]");
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    if (sent) { event.preventDefault(); return; }
+    if (navigator.onLine === false) {
+      event.preventDefault();
+      if (offline) offline.textContent = offline.getAttribute("data-offline");
+      return;
+    }
+    sent = true;
+  });
+  window.addEventListener("pageshow", function () { sent = false; });  /* back to a page kept in memory */
+
   /* ---- search as you type ---- */
   var form = document.querySelector("form[data-search]");
   var box = document.getElementById("q");
