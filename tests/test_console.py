@@ -355,3 +355,12 @@ def test_a_malformed_form_is_a_page_with_a_status_never_a_crash(client: TestClie
         response = client.post(url, content=body,
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert 400 <= response.status_code < 500, (url, response.status_code)
+
+
+def test_articles_and_trees_open_on_their_own_pages(client: TestClient) -> None:
+    signed_in(client)
+    internal = client.get("/agent/articles/unlock-printer")
+    assert internal.status_code == 200
+    assert "Only for the desk." in internal.text and "Agents only" in internal.text
+    assert 'name="tree" value="printer"' in client.get("/agent/trees/printer").text
+    assert client.get("/agent/articles/nothing").status_code == 404
