@@ -141,6 +141,7 @@ def test_search_finds_public_and_internal_content_and_starts_a_tree(client: Test
     key = signed_in(client)
     page = client.get("/agent/", params={"q": "printer"}).text
     assert "Printer status lights" in page and "Unlock a printer in the print server" in page
+    assert page.count("Agents only") == 1  # the internal article is marked as such
     assert 'name="tree" value="printer"' in page  # a tree result starts a walk
     partial = client.get("/agent/", params={"q": "printer", "partial": "1"}).text
     assert "<html" not in partial and "Printer status lights" in partial
