@@ -238,11 +238,16 @@ def _article_panel(kb: KnowledgeBase, agent: Agent, article_id: str | None) -> d
     found = kb.articles.get(article_id or "")
     if found is None or not content.may_see(agent.caller, found):
         return None
-    html = content.render_html(kb, agent.caller, found.body, found.path, found.lang)
-    html = html.replace(f'href="{content.API}/articles/', f'href="{PATH}/articles/').replace(
-        f'href="{content.API}/trees/', f'href="{PATH}/trees/')
-    return {"id": found.id, "title": found.title, "summary": found.summary, "html": html, "lang": found.lang,
+    return {"id": found.id, "title": found.title, "summary": found.summary, "lang": found.lang,
+            "html": _html(kb, agent, found.body, found.path, found.lang),
             "internal": found.audience == "internal"}
+
+
+def _html(kb: KnowledgeBase, agent: Agent, markdown: str, source: str, lang: str) -> str:
+    """Safe HTML by the site's renderer, as the API gives it, with links kept inside the console."""
+    html = content.render_html(kb, agent.caller, markdown, source, lang)
+    return html.replace(f'href="{content.API}/articles/', f'href="{PATH}/articles/').replace(
+        f'href="{content.API}/trees/', f'href="{PATH}/trees/')
 
 
 # --- the walk screen ----------------------------------------------------------------------
@@ -265,7 +270,7 @@ def _walk_page(request: Request, agent: Agent, walk_id: str, *, article: str = "
         "state": state, "session": session, "walk_id": walk_id, "q": q, "problem": problem,
         "results": _search(kb, agent, q, lang), "article": _article_panel(kb, agent, shown_article),
         "step_article": (state["article"] or {}).get("id"),
-        "step_html": content.render_html(kb, agent.caller, state["text"]["markdown"], tree.path, lang)
+        "step_html": _html(kb, agent, state["text"]["markdown"], tree.path, lang)
         if tree is not None and state["text"]["markdown"] else "",
         "collect": _collect(state, lang, values or {}),
         "outcome": outcome_words(state["outcome"], translations(lang)),
