@@ -4,6 +4,7 @@ script only adds search as you type, keys, live checks of inputs and copying."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
@@ -293,7 +294,8 @@ def _collect(state: dict[str, Any], lang: str, values: dict[str, str]) -> list[d
     return fields
 
 
-def _act(request: Request, agent: Agent, walk_id: str, posted: dict[str, str], action: Any) -> Response:
+def _act(request: Request, agent: Agent, walk_id: str, posted: dict[str, str],
+         action: Callable[[], object]) -> Response:
     """Do one thing to the walk and show it again; a refused action shows the walk with why."""
     check_form(request, agent, posted)
     try:
