@@ -153,12 +153,15 @@ def _search(kb: KnowledgeBase, agent: Agent, query: str, lang: str) -> dict[str,
     except QueryError as error:
         return {"hits": [], "problem": str(error)}
     hits.sort(key=lambda hit: hit.lang != lang)  # stable: the ranking holds within each language
-    def internal(hit: Any) -> bool:  # not for the caller's eyes: no link to send them
-        item = kb.articles.get(hit.id) if hit.kind == "article" else kb.trees.get(hit.id)
-        return item is not None and item.audience == "internal"
-
     return {"hits": [{"kind": hit.kind, "id": hit.id, "title": hit.title, "summary": hit.summary,
-                      "lang": hit.lang, "internal": internal(hit)} for hit in hits], "problem": ""}
+                      "lang": hit.lang, "internal": _internal(kb, hit.kind, hit.id)} for hit in hits],
+            "problem": ""}
+
+
+def _internal(kb: KnowledgeBase, kind: str, item_id: str) -> bool:
+    """For agents only: not a link to send the caller."""
+    item = kb.articles.get(item_id) if kind == "article" else kb.trees.get(item_id)
+    return item is not None and item.audience == "internal"
 
 
 def _recent(request: Request, agent: Agent) -> list[dict[str, Any]]:
