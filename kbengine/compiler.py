@@ -20,7 +20,7 @@ from kbengine.check.examples import check_examples
 from kbengine.graph import KBGraph, build_graph
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
-from kbengine.read.sources import content_hash, load_article, load_config, load_tree
+from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
 
 CONFIG_FILE = "kb.yaml"
 CACHE_DIR = ".kb"
@@ -99,13 +99,20 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
-    """(article files, tree files, every other file) under articles/ and trees/, sorted."""
+def discover(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(article files, tree files, every other file, files that lead outside the KB) under articles/
+    and trees/, sorted; a symlink out of the KB is listed last and never read."""
     articles: list[str] = []
     trees: list[str] = []
     others: list[str] = []
+    outside: list[str] = []
+    if os.path.islink(root / CONFIG_FILE) and contained(root, CONFIG_FILE) is None:
+        outside.append(CONFIG_FILE)
     for top in ("articles", "trees"):
         base = root / top
+        if base.is_dir() and contained(root, top) is None:
+            outside.append(top)
+            continue
         for folder, dirs, names in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             rel_folder = Path(folder).relative_to(root).as_posix()
@@ -115,13 +122,22 @@ def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
                     continue
                 rel = f"{rel_folder}/{name}"
                 lower = name.lower()
-                if top == "articles" and lower.endswith((".md", ".markdown")) and not snippets:
+                if os.path.islink(os.path.join(folder, name)) and contained(root, rel) is None:
+                    outside.append(rel)
+                elif top == "articles" and lower.endswith((".md", ".markdown")) and not snippets:
                     articles.append(rel)
                 elif top == "trees" and lower.endswith((".yaml", ".yml")):
                     trees.append(rel)
                 else:
                     others.append(rel)
-    return articles, trees, others
+    return articles, trees, others, outside
+
+
+def outside_diagnostics(outside: list[str]) -> list[Diagnostic]:
+    """KB107 for each file or folder that is a link to outside the KB."""
+    return [Diagnostic(rel, 1, 1, "KB107", "error",
+                       "this is a link to a file outside the KB; kb does not read or publish it",
+                       "copy the file into the KB instead of linking to it") for rel in outside]
 
 
 def _read_pickle(path: Path) -> Any:
@@ -184,11 +200,12 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
     root = root.resolve()
     cache = _Cache(root) if use_cache else None
     stats: dict[str, tuple[int, int, str]] = cache.state["stats"] if cache else {}
-    article_files, tree_files, other_files = discover(root)
-    sources = ([CONFIG_FILE] if (root / CONFIG_FILE).is_file() else []) + article_files + tree_files
+    article_files, tree_files, other_files, outside = discover(root)
+    config_file = (root / CONFIG_FILE).is_file() and CONFIG_FILE not in outside
+    sources = ([CONFIG_FILE] if config_file else []) + article_files + tree_files
     hashes: dict[str, str] = {}
     fresh: dict[str, bytes] = {}
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = outside_diagnostics(outside)
     new_stats: dict[str, tuple[int, int, str]] = {}
     for rel in sources:
         try:
