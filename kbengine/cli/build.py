@@ -94,6 +94,8 @@ def command(root: Path | None, out: Path | None, no_search: bool, as_json: bool)
         click.echo(f"Built {summary.pages} pages in {', '.join(summary.languages)} "
                    f"({summary.files} files, {summary.bytes / 1024:,.0f} KiB) "
                    f"in {summary.seconds:.1f} s: {target}")
+    if summary.diagnostics:
+        click.echo("\n".join(d.format() for d in summary.diagnostics), err=True)
     if summary.warnings:
         click.echo(f"kb build: {summary.warnings} warning(s) in the content; run `kb check` to see them.",
                    err=True)

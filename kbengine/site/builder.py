@@ -18,7 +18,8 @@ from typing import Any
 
 from kbengine.compiler import KnowledgeBase
 from kbengine.model import Diagnostic
-from kbengine.site.output import atomic_output
+from kbengine.read.sources import contained
+from kbengine.site.output import atomic_output, output_file
 from kbengine.site.pagefind import index_site
 from kbengine.site.pages import SitePlan, plan_site
 from kbengine.site.render import SiteRenderer, template_folders
@@ -47,6 +48,8 @@ class SiteSummary:
     seconds: float
     languages: list[str] = field(default_factory=list)
     warnings: int = 0
+    # found while rendering (an article shown as plain text); kb check cannot see these
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,10 +65,10 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
     with atomic_output(out) as folder:
         plan = plan_site(kb)
         renderer = SiteRenderer(plan, copy_assets(kb.root, folder, plan.urls.asset))
-        used_files = _render_pages(renderer, folder, report)
+        used_files, rendering = _render_pages(renderer, folder, report)
         _copy_files(kb.root, folder, used_files, plan)
-        _write(folder / "sitemap.xml", sitemap_xml(plan))
-        _write(folder / "robots.txt", robots_txt(plan))
+        _write(output_file(folder, "sitemap.xml"), sitemap_xml(plan))
+        _write(output_file(folder, "robots.txt"), robots_txt(plan))
         if search:
             report("Indexing for search", 0, 1)
             index_site(folder)
@@ -73,32 +76,41 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
         files = [p for p in folder.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
     return SiteSummary(str(out), len(plan.pages), len(files), size,
-                       round(time.perf_counter() - started, 3), plan.languages, len(kb.warnings))
+                       round(time.perf_counter() - started, 3), plan.languages,
+                       len(kb.warnings) + len(rendering), sorted(set(rendering), key=_order))
 
 
-def _render_pages(renderer: SiteRenderer, folder: Path, report: Progress) -> set[str]:
-    """Render and write every page, in worker processes for big sites; the KB files pages use."""
+def _order(diagnostic: Diagnostic) -> tuple[str, int, str]:
+    return diagnostic.path, diagnostic.line, diagnostic.code
+
+
+def _render_pages(renderer: SiteRenderer, folder: Path,
+                  report: Progress) -> tuple[set[str], list[Diagnostic]]:
+    """Render and write every page, in worker processes for big sites; the KB files pages use, and
+    what rendering found."""
     global _worker
     pages, total = renderer.plan.pages, len(renderer.plan.pages)
     workers = min(os.cpu_count() or 1, 8)
     if total < _PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for done, page in enumerate(pages, start=1):
-            _write(folder / renderer.plan.urls.output_path(page.url), renderer.render(page))
+            _write(output_file(folder, renderer.plan.urls.output_path(page.url)), renderer.render(page))
             if done % 25 == 0 or done == total:
                 report("Rendering pages", done, total)
-        return renderer.files
+        return renderer.files, renderer.diagnostics
     # Forked workers inherit the compiled KB and the renderer: nothing big is pickled.
     _worker = (renderer, folder)
     try:
         chunks = [range(start, min(start + _CHUNK, total)) for start in range(0, total, _CHUNK)]
         used: set[str] = set()
+        found: list[Diagnostic] = []
         done = 0
         with multiprocessing.get_context("fork").Pool(workers, initializer=_die_with_parent) as pool:
-            for files, count in pool.imap_unordered(_render_chunk, chunks):
+            for files, diagnostics, count in pool.imap_unordered(_render_chunk, chunks):
                 used |= files
+                found += diagnostics
                 done += count
                 report("Rendering pages", done, total)
-        return used
+        return used, found
     finally:
         _worker = None
 
@@ -112,13 +124,14 @@ def _die_with_parent() -> None:
         pass
 
 
-def _render_chunk(indexes: range) -> tuple[set[str], int]:
+def _render_chunk(indexes: range) -> tuple[set[str], list[Diagnostic], int]:
     assert _worker is not None
     renderer, folder = _worker
+    renderer.diagnostics.clear()  # each chunk reports what it found, once
     for index in indexes:
         page = renderer.plan.pages[index]
-        _write(folder / renderer.plan.urls.output_path(page.url), renderer.render(page))
-    return renderer.files, len(indexes)
+        _write(output_file(folder, renderer.plan.urls.output_path(page.url)), renderer.render(page))
+    return renderer.files, list(renderer.diagnostics), len(indexes)
 
 
 def copy_assets(root: Path, folder: Path, asset_url: Callable[[str], str]) -> dict[str, str]:
@@ -141,9 +154,12 @@ def copy_assets(root: Path, folder: Path, asset_url: Callable[[str], str]) -> di
 def _copy_files(root: Path, folder: Path, files: set[str], plan: SitePlan) -> None:
     """Copy the images and documents public pages use; nothing else leaves the KB."""
     for rel in sorted(files):
-        target = folder / plan.urls.output_path(plan.urls.file(rel))
+        source = contained(root, rel)
+        if source is None or not source.is_file():
+            continue  # kb check reports it (KB107, KB503); nothing outside the KB is published
+        target = output_file(folder, plan.urls.output_path(plan.urls.file(rel)))
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / rel, target)
+        shutil.copyfile(source, target)
 
 
 def _write(path: Path, text: str) -> None:

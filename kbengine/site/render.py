@@ -12,7 +12,8 @@ import jinja2
 
 import kbengine
 from kbengine.graph import article_key
-from kbengine.model import Article, Node, Tree
+from kbengine.model import Article, Diagnostic, Node, Tree
+from kbengine.read.sources import contained
 from kbengine.site.contact import ContactLinks, contact_links
 from kbengine.site.i18n import language_name, long_date, translations
 from kbengine.site.markdown import CALLOUT_KINDS, ArticleRenderer, RenderedBody
@@ -81,8 +82,9 @@ class _Resolver:
 
     def file(self, path: str) -> str | None:
         inside = path.startswith(("articles/", "trees/")) and ".." not in path.split("/")
-        if not inside or not (self.plan.kb.root / path).is_file():
-            return None
+        found = contained(self.plan.kb.root, path) if inside else None
+        if found is None or not found.is_file():
+            return None  # missing, or a link out of the KB (KB107): never published
         return self.plan.urls.file(path)
 
 
@@ -93,6 +95,7 @@ class SiteRenderer:
         self.plan = plan
         self.asset_urls = asset_urls
         self.files: set[str] = set()
+        self.diagnostics: list[Diagnostic] = []  # articles shown as plain text, and why
         self.loader = jinja2.FileSystemLoader([str(p) for p in template_folders(plan.kb.root)])
         self._environments: dict[str, jinja2.Environment] = {}
         self._markdown: dict[str, ArticleRenderer] = {}
@@ -113,8 +116,10 @@ class SiteRenderer:
             gettext = translations(lang).gettext
             labels = {kind: gettext(CALLOUT_TITLES[kind]) for kind in CALLOUT_KINDS}
             self._markdown[lang] = ArticleRenderer(self.plan.kb.root, self._resolver, labels)
-        rendered = self._markdown[lang].render(body, source, article.headings if article else None)
+        rendered = self._markdown[lang].render(body, source, article.headings if article else None,
+                                               article.body_line if article else 1)
         self.files |= rendered.files
+        self.diagnostics.extend(rendered.diagnostics)
         return rendered
 
     def render(self, page: Page) -> str:
