@@ -280,11 +280,13 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
 
 
 def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) -> dict[str, Article]:
-    """Unique ids: an explicit duplicate is an error; colliding derived ids get qualified by path."""
+    """Unique ids: an explicit duplicate is an error; colliding derived ids get qualified by path
+    (and numbered if even that collides), always with a warning: two files never share an id."""
     groups: dict[str, list[Article]] = {}
     for article in articles:
         groups.setdefault(article.id, []).append(article)
     result: dict[str, Article] = {}
+    renamed: list[tuple[Article, str, list[Article]]] = []
     for article_id, group in groups.items():
         if len(group) == 1:
             result[article_id] = group[0]
@@ -299,22 +301,27 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
                     f"id '{article_id}' is already used by {first.path}",
                     "give each article its own id"))
             continue
-        for parsed in group:
-            # a copy: the cached parse keeps the id from the file name, which a later compile needs
-            # once the collision is gone
-            article = replace(parsed, id=_path_id(parsed.path))
-            result[article.id] = article
-            others = ", ".join(a.path for a in group if a is not parsed)
-            diagnostics.append(Diagnostic(
-                article.path, 1, 1, "KB302", "warning",
-                f"file name gives the id '{article_id}', as does {others}; using '{article.id}'",
-                "set an explicit id: in the front matter, or rename one of the files"))
+        renamed += [(parsed, article_id, group) for parsed in group]
+    for parsed, article_id, group in renamed:  # after every unchanged id is taken
+        new_id = base = _path_id(parsed.path)
+        number = 1
+        while new_id in result:
+            number += 1
+            new_id = f"{base}-{number}"
+        # a copy: the cached parse keeps the id from the file name, which a later compile needs
+        # once the collision is gone
+        result[new_id] = replace(parsed, id=new_id)
+        others = ", ".join(a.path for a in group if a is not parsed)
+        diagnostics.append(Diagnostic(
+            parsed.path, 1, 1, "KB302", "warning",
+            f"file name gives the id '{article_id}', as does {others}; using '{new_id}'",
+            "set an explicit id: in the front matter, or rename one of the files"))
     return result
 
 
 def _path_id(path: str) -> str:
     parts = Path(path).with_suffix("").parts[1:]  # drop the articles/ folder
-    return "/".join(slugify(part) for part in parts)
+    return "/".join(slugify(part) or "article" for part in parts)
 
 
 def _unique_tree_ids(trees: list[Tree], diagnostics: list[Diagnostic]) -> dict[str, Tree]:

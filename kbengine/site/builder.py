@@ -3,13 +3,10 @@ all inside a temporary folder that replaces the old site only when everything wo
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import multiprocessing
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,6 +16,7 @@ from typing import Any
 from kbengine.compiler import KnowledgeBase
 from kbengine.model import Diagnostic
 from kbengine.read.sources import contained
+from kbengine.site.children import die_with_parent
 from kbengine.site.output import atomic_output, output_file
 from kbengine.site.pagefind import index_site
 from kbengine.site.pages import SitePlan, plan_site
@@ -56,14 +54,15 @@ class SiteSummary:
 
 
 def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None,
-               search: bool = True) -> SiteSummary:
-    """Write the public site of `kb` to `out`, whole or not at all."""
+               search: bool = True, drafts: bool = False) -> SiteSummary:
+    """Write the public site of `kb` to `out`, whole or not at all; with `drafts`, a preview that
+    also shows draft and internal content (for `kb serve --drafts` only)."""
     if kb.errors:
         raise ContentErrors(kb.errors)
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
     with atomic_output(out) as folder:
-        plan = plan_site(kb)
+        plan = plan_site(kb, drafts=drafts)
         renderer = SiteRenderer(plan, copy_assets(kb.root, folder, plan.urls.asset))
         used_files, rendering = _render_pages(renderer, folder, report)
         _copy_files(kb.root, folder, used_files, plan)
@@ -104,7 +103,7 @@ def _render_pages(renderer: SiteRenderer, folder: Path,
         used: set[str] = set()
         found: list[Diagnostic] = []
         done = 0
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_die_with_parent) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent) as pool:
             for files, diagnostics, count in pool.imap_unordered(_render_chunk, chunks):
                 used |= files
                 found += diagnostics
@@ -113,15 +112,6 @@ def _render_pages(renderer: SiteRenderer, folder: Path,
         return used, found
     finally:
         _worker = None
-
-
-def _die_with_parent() -> None:
-    """A killed build must not leave workers writing into its folder (Linux; elsewhere a no-op)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError, TypeError):
-        pass
 
 
 def _render_chunk(indexes: range) -> tuple[set[str], list[Diagnostic], int]:
@@ -140,8 +130,11 @@ def copy_assets(root: Path, folder: Path, asset_url: Callable[[str], str]) -> di
     target.mkdir(parents=True, exist_ok=True)
     for templates in reversed(template_folders(root)):
         source = templates / "assets"
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+        for path in sorted(source.rglob("*")) if source.is_dir() else []:
+            if path.is_file() and contained(templates, path.relative_to(templates).as_posix()):
+                copied = target / path.relative_to(source)
+                copied.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copied)  # a symlink out of the templates is never published
     urls = {}
     for path in sorted(target.rglob("*")):
         if path.is_file():

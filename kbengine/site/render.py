@@ -42,7 +42,8 @@ CALLOUT_TITLES = {"note": N_("Note"), "tip": N_("Tip"), "important": N_("Importa
 def template_folders(root: Path) -> list[Path]:
     """Where templates are looked up: the KB's own site_templates/ first, then the defaults."""
     own = root / "site_templates"
-    return [own, DEFAULT_TEMPLATES] if own.is_dir() else [DEFAULT_TEMPLATES]
+    inside = contained(root, "site_templates") is not None  # a link out of the KB is not its own
+    return [own, DEFAULT_TEMPLATES] if own.is_dir() and inside else [DEFAULT_TEMPLATES]
 
 
 @dataclass
@@ -88,6 +89,17 @@ class _Resolver:
         return self.plan.urls.file(path)
 
 
+class _ContainedLoader(jinja2.FileSystemLoader):
+    """Templates from the template folders only: a symlink out of them is not a template."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(folder).resolve()) for folder in self.searchpath):
+            raise jinja2.TemplateNotFound(template)
+        return source, filename, uptodate
+
+
 class SiteRenderer:
     """Turns a Page into HTML; collects the KB files (images) the rendered pages use."""
 
@@ -96,7 +108,7 @@ class SiteRenderer:
         self.asset_urls = asset_urls
         self.files: set[str] = set()
         self.diagnostics: list[Diagnostic] = []  # articles shown as plain text, and why
-        self.loader = jinja2.FileSystemLoader([str(p) for p in template_folders(plan.kb.root)])
+        self.loader = _ContainedLoader([str(p) for p in template_folders(plan.kb.root)])
         self._environments: dict[str, jinja2.Environment] = {}
         self._markdown: dict[str, ArticleRenderer] = {}
         self._resolver = _Resolver(plan)
