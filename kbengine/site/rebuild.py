@@ -66,6 +66,8 @@ class Rebuild:
                                        name="kb-rebuild")
         self.started = time.monotonic()
         self.process.start()
+        with contextlib.suppress(OSError):  # the child does the same; whichever runs first wins
+            os.setpgid(self.process.pid or 0, self.process.pid or 0)
         send.close()
 
     def result(self) -> RebuildResult | None:

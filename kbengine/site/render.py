@@ -89,15 +89,22 @@ class _Resolver:
         return self.plan.urls.file(path)
 
 
-class _ContainedLoader(jinja2.FileSystemLoader):
-    """Templates from the template folders only: a symlink out of them is not a template."""
+class _ContainedLoader(jinja2.BaseLoader):
+    """Templates from the template folders, the first that has one; a symlink out of its folder is
+    not a template (the next folder's is used)."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = [(folder.resolve(), jinja2.FileSystemLoader(str(folder))) for folder in folders]
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(filename).resolve()
-        if not any(real.is_relative_to(Path(folder).resolve()) for folder in self.searchpath):
-            raise jinja2.TemplateNotFound(template)
-        return source, filename, uptodate
+        for folder, loader in self.folders:
+            try:
+                source, filename, uptodate = loader.get_source(environment, template)
+            except jinja2.TemplateNotFound:
+                continue
+            if Path(filename).resolve().is_relative_to(folder):
+                return source, filename, uptodate
+        raise jinja2.TemplateNotFound(template)
 
 
 class SiteRenderer:
@@ -108,7 +115,7 @@ class SiteRenderer:
         self.asset_urls = asset_urls
         self.files: set[str] = set()
         self.diagnostics: list[Diagnostic] = []  # articles shown as plain text, and why
-        self.loader = _ContainedLoader([str(p) for p in template_folders(plan.kb.root)])
+        self.loader = _ContainedLoader(template_folders(plan.kb.root))
         self._environments: dict[str, jinja2.Environment] = {}
         self._markdown: dict[str, ArticleRenderer] = {}
         self._resolver = _Resolver(plan)
