@@ -47,7 +47,7 @@ _DOCFX_ATTR = re.compile(r"([\w-]+)=\"([^\"]*)\"")
 _DOCFX_BLOCK = re.compile(r"^\s*:::.*$")  # zones, rows, columns: their content stays, the markers go
 _WIKI = re.compile(r"\[\[([^\[\]|#\n]+)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 _ALERT = re.compile(r"^\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*\n?", re.IGNORECASE)
-_DOCFX_DIV = re.compile(r"^\s*\[!div[^\]\n]*\][ \t]*\n?", re.IGNORECASE)
+_DOCFX_DIV = re.compile(r"^\s*\[!div(?:\s+class=\"([\w -]*)\")?[^\]\n]*\][ \t]*\n?", re.IGNORECASE)
 _EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
 _TAB = re.compile(r'^===[!+]?[ \t]+"([^"\n]*)"[ \t]*$')
 _INCLUDE_DEPTH = 3
@@ -416,7 +416,8 @@ class ArticleRenderer:
         closing = _closing(tokens, index)
         opened, closed = tokens[index], tokens[closing]
         opened.tag = closed.tag = "div"
-        if div:
+        if div:  # as DocFX writes it: a div with the classes given
+            opened.attrs = {"class": " ".join(["docfx-div", *(div.group(1) or "").split()])}
             return
         kind = alert.group(1).lower()  # type: ignore[union-attr]
         opened.attrs = {"class": f"callout callout-{kind}", "role": "note"}
