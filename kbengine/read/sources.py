@@ -27,7 +27,7 @@ from kbengine.model import (
     TreeExample,
 )
 from kbengine.read import schema
-from kbengine.read.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, scan_body
+from kbengine.read.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, prose_lines, scan_body
 from kbengine.read.slugs import address_problem, language_problem, slugify, url_problem
 from kbengine.read.yamlfile import YamlDocument, parse_yaml
 
@@ -85,6 +85,37 @@ def nesting_depth(body: str) -> tuple[int, int]:
         if depth > deepest:
             deepest, where = depth, offset
     return deepest, where
+
+
+# Parser steps an article may take (see kbengine/site/markdown.py): per character, plus a floor.
+WORK_PER_CHAR = 40
+WORK_FLOOR = 200_000
+_BRACKET = re.compile(r"[\[\]]")
+
+
+def bracket_work(body: str, first_line: int) -> tuple[int, int]:
+    """(what finding link labels costs the parser, the line of the costliest paragraph): from each
+    `[` it scans ahead to the next `]` of the paragraph, or to its end when there is none."""
+    total, costliest, where = 0, -1, first_line
+    paragraph: list[tuple[int, str]] = []
+    for number, line in [*prose_lines(body, first_line), (-1, "")]:
+        if line.count("[") > MAX_BRACKETS_PER_LINE:
+            line = ""  # a code block of its own (KB108): never scanned, and it ends a paragraph
+        if line.strip() and (not paragraph or number == paragraph[-1][0] + 1):
+            paragraph.append((number, line))
+            continue
+        text = "\n".join(part for _, part in paragraph)
+        cost, close = 0, len(text)
+        for bracket in reversed(list(_BRACKET.finditer(text)) if "[" in text else []):
+            if bracket.group() == "]":
+                close = bracket.start()
+            else:
+                cost += close - bracket.start()
+        total += cost
+        if paragraph and cost > costliest:
+            costliest, where = cost, paragraph[0][0]
+        paragraph = [(number, line)] if line.strip() else []
+    return total, where
 
 
 def content_hash(data: bytes) -> str:
@@ -150,6 +181,12 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
             f"this line has more than {MAX_BRACKETS_PER_LINE} '[' and is shown as plain text",
             "split the line, or put it in a code block"))
     diagnostics += _outside_includes(rel, links)
+    work, work_line = bracket_work(body, body_line)
+    if work > WORK_FLOOR + WORK_PER_CHAR * len(body):
+        diagnostics.append(Diagnostic(
+            rel, work_line, 1, "KB110", "warning",
+            "this article takes too much work to render; the site shows it as plain text",
+            "look for long runs of '[' without ']', and split the paragraph or use a code block"))
     depth, offset = nesting_depth(body)
     if depth > MAX_NESTING:
         diagnostics.append(Diagnostic(

@@ -32,6 +32,8 @@ from kbengine.read.scan import MAX_BRACKETS_PER_LINE
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import (
     MAX_NESTING,
+    WORK_FLOOR,
+    WORK_PER_CHAR,
     contained,
     nesting_depth,
     relative_target,
@@ -54,10 +56,6 @@ _INCLUDE_DEPTH = 3
 # markdown-it counts a list as two levels (list, item); past this it silently drops the rest,
 # which the fallback below turns into plain text instead.
 _PARSER_NESTING = 4 * MAX_NESTING
-# Steps of the block and inline parsers per character of the article, plus a floor for short
-# ones. Real articles take 1-3 (see docs/site.md); hostile ones stay far below seconds.
-WORK_PER_CHAR = 40
-WORK_FLOOR = 200_000
 CALLOUT_KINDS = ("note", "tip", "important", "warning", "caution")
 # admonition types people write in `!!! type` mapped onto the five callouts
 _ADMONITION_KIND = {"info": "note", "hint": "tip", "danger": "caution", "error": "caution",
