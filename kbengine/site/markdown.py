@@ -40,7 +40,8 @@ from kbengine.read.sources import (
     split_front_matter,
 )
 
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+# Any indentation: a fence inside a list item is indented by the item's marker width (CommonMark).
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 # Bounded to one line and free of nested brackets so hostile input cannot make them quadratic.
 _INCLUDE = re.compile(r"\[!INCLUDE\s*\[[^\[\]\n]*\]\(\s*<?([^)\s>]+)>?\s*\)\]", re.IGNORECASE)
 _DOCFX_IMAGE = re.compile(r":::image\b(?P<attrs>[^\n]*?):::")
