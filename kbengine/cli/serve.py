@@ -102,8 +102,9 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
     at file:line instead of the pages. Stop it with Ctrl+C.
 
     \b
-    Exit status: 0 stopped with Ctrl+C, 1 the first build failed or the port is
-                 taken, 2 the command was used wrongly.
+    Exit status: 0 stopped with Ctrl+C, 1 the first build could not be written
+                 (with --no-watch, also a KB with errors) or the port is taken,
+                 2 the command was used wrongly.
 
     \b
     Examples:
