@@ -191,6 +191,9 @@ def test_a_hostile_article_builds_in_seconds_as_text_with_a_located_warning(
     if 'class="unrendered"' in page:  # shown as text: kb check or kb build said why, at the file
         said = [d for d in [*kb.warnings, *summary.diagnostics] if d.code in ("KB108", "KB109", "KB110")]
         assert said and all(d.path == "articles/hostile.md" and d.line >= 4 for d in said)
+    # kb build adds only what kb check could not see, and counts each once
+    assert not {(d.path, d.code) for d in summary.diagnostics} & {(d.path, d.code) for d in kb.warnings}
+    assert summary.warnings == len(kb.warnings) + len(summary.diagnostics)
 
 
 def test_deep_nesting_is_reported_by_kb_check_at_its_line() -> None:

@@ -74,9 +74,12 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
             report("Indexing for search", 1, 1)
         files = [p for p in folder.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
+    # what kb check already said about an article (its estimate of KB110, KB109) is not news
+    known = {(d.path, d.code) for d in kb.warnings}
+    news = sorted({d for d in rendering if (d.path, d.code) not in known}, key=_order)
     return SiteSummary(str(out), len(plan.pages), len(files), size,
                        round(time.perf_counter() - started, 3), plan.languages,
-                       len(kb.warnings) + len(rendering), sorted(set(rendering), key=_order))
+                       len(kb.warnings) + len(news), news)
 
 
 def _order(diagnostic: Diagnostic) -> tuple[str, int, str]:
