@@ -233,16 +233,21 @@ def _scalar(text: str) -> str:
 def test_a_payload_in_any_field_never_reaches_a_page_as_code(write_kb: WriteKB, tmp_path: Path,
                                                              payload: str) -> None:
     p = _scalar(payload)
-    config = (f"title: {p}\nlanguages: [en]\nsupport: {{name: {p}, email: desk@example.org, phone: {p}, "
-              f"hours: {p}, ticket_url: 'https://desk.example.org/?t={{title}}'}}\n"
-              f"categories:\n  printing: {{title: {p}, description: {p}}}\n")
-    article = (f"---\ntitle: {p}\nsummary: {p}\ntags: [{p}]\ncategory: printing\nowner: {p}\n---\n"
+    config = (f"title: {p}\nlanguages: [en, nl]\nsupport: {{name: {p}, email: {p}, phone: {p}, "
+              f"hours: {p}, ticket_url: 'https://desk.example.org/?t={{title}}&p={{path}}', "
+              f"nl: {{name: {p}}}}}\n"
+              f"translations: {{nl: {{title: {p}}}}}\n"
+              f"categories:\n  printing: {{title: {p}, description: {p}, nl: {{title: {p}}}}}\n")
+    article = (f"---\ntitle: {p}\nsummary: {p}\ntags: [{p}]\ncategory: printing\nowner: {p}\n"
+               f"updated: {p}\n---\n"
                f"{payload}\n\n## {payload}\n\n- {payload}\n\n| h |\n|---|\n| {payload} |\n\n"
                f"> [!NOTE]\n> {payload}\n\n[[{payload}]]\n")
     tree = (f"title: {p}\nsummary: {p}\nsymptoms: [{p}]\ncategory: printing\nstart: s\nnodes:\n"
             f"  s: {{ask: {p}, text: {p}, answers: {{{p}: e}}}}\n"
             f"  e: {{escalate: {{team: {p}}}, text: {p}, collect: [{{name: n, prompt: {p}}}]}}\n")
-    root = write_kb({"articles/printing/a.md": article, "trees/t.yaml": tree}, config)
+    dutch = f"---\ntitle: {p}\nlang: nl\ntranslation_of: a\ncategory: printing\n---\n{payload}\n"
+    root = write_kb({"articles/printing/a.md": article, "articles/printing/a-nl.md": dutch,
+                     "trees/t.yaml": tree}, config)
     site = tmp_path / "site"
     build_site(compile_kb(root), site, search=False)
     for page in site.rglob("*.html"):
