@@ -67,7 +67,8 @@ def _report(result: RebuildResult, live: PreviewState) -> None:
         live.rebuilt([])
         for diagnostic in result.diagnostics:
             click.echo(diagnostic.format(), err=True)
-        click.echo(f"Rebuilt {result.pages} pages in {result.seconds:.1f} s.", err=True)
+        warned = f" {result.warnings} warning(s): run `kb check` to see them." if result.warnings else ""
+        click.echo(f"Rebuilt {result.pages} pages in {result.seconds:.1f} s.{warned}", err=True)
     elif result.errors:
         live.rebuilt(result.errors)
         click.echo(format_text(result.errors, 0).rsplit("\n", 1)[0], err=True)

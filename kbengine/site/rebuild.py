@@ -29,6 +29,7 @@ class RebuildResult:
     built: bool
     pages: int = 0
     seconds: float = 0.0
+    warnings: int = 0
     errors: list[Diagnostic] = field(default_factory=list)  # the KB is broken: the site is not built
     diagnostics: list[Diagnostic] = field(default_factory=list)  # rendering warnings of a built site
     failure: str = ""  # Pagefind, the output folder, a timeout
@@ -40,7 +41,8 @@ def _rebuild(root: Path, out: Path, search: bool, drafts: bool, send: Connection
     try:
         kb = compile_kb(root)
         summary = build_site(kb, out, search=search, drafts=drafts)
-        result = RebuildResult(True, summary.pages, summary.seconds, diagnostics=summary.diagnostics)
+        result = RebuildResult(True, summary.pages, summary.seconds, summary.warnings,
+                               diagnostics=summary.diagnostics)
     except ContentErrors as problem:
         result = RebuildResult(False, errors=problem.errors)
     except (SearchIndexError, OutputError) as problem:
