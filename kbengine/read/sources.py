@@ -56,12 +56,14 @@ def relative_target(source: str, target: str) -> str:
 
 # Lists and quotes nested deeper than this are never meant; the site shows such an article as text.
 MAX_NESTING = 30
-_NESTING_MARKER = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))")
+# a quote, a list item, a content tab (`=== "Tab"`) or an admonition (`!!! note`, `??? tip`)
+_NESTING_MARKER = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$)"
+                             r"|===[!+]?[ \t]|[!?]{3}\+?[ \t])")
 
 
 def nesting_depth(body: str) -> tuple[int, int]:
-    """(how deep lists and quotes nest at most, the 0-based line where that depth is first reached),
-    estimated from markers and indentation in one pass, without parsing."""
+    """(how deep lists, quotes, tabs and admonitions nest at most, the 0-based line where that depth
+    is first reached), estimated from markers and indentation in one pass, without parsing."""
     items: list[int] = []  # indentation of the list items still open
     deepest, where = 0, 0
     for offset, line in enumerate(body.split("\n")):
