@@ -193,7 +193,7 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
     if depth > MAX_NESTING:
         diagnostics.append(Diagnostic(
             rel, body_line + offset, 1, "KB109", "warning",
-            f"lists or quotes are nested {depth} levels deep (more than {MAX_NESTING}); "
+            f"lists, quotes or other blocks are nested {depth} levels deep (more than {MAX_NESTING}); "
             "the site shows this article as plain text", "nest lists and quotes less deeply"))
     stem = PurePosixPath(rel).stem
     title = _text(meta.get("title")) or heading_title or stem.replace("-", " ").capitalize()

@@ -309,7 +309,7 @@ class ArticleRenderer:
         if any(token.level >= _PARSER_NESTING - 2 for token in tokens):
             return RenderedBody(_plain(body), diagnostics=[Diagnostic(
                 source, first_line, 1, "KB109", "warning",
-                "lists or quotes are nested too deep to show; the article is shown as plain text",
+                "lists, quotes or other blocks are nested too deep to show; shown as plain text",
                 f"nest lists and quotes at most {MAX_NESTING} levels deep")])
         rendered = self.md.renderer.render(tokens, self.md.options, env)
         clean = nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None,
