@@ -1,0 +1,349 @@
+"""The index in .kb/index: building it, keeping it in step with the KB, swapping it in whole,
+keeping it open for the next search, and running a query on it.
+
+Each document (an article or a tree) fills the analysed fields of its own language
+(`lead_en`, `body_nl`, ...); a query is parsed over the fields of the KB's languages.
+The index follows the KB incrementally by a content hash stored with every document; a
+full rebuild is written aside and swapped in, so a killed run never leaves half an index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh.filedb.filestore import RamStorage
+from whoosh.index import FileIndex, LockError, create_in, open_dir
+
+from kbengine.compiler import CACHE_DIR, KnowledgeBase
+from kbengine.search import ranking
+from kbengine.search.documents import (
+    SCHEMA_VERSION,
+    as_document,
+    build_schema,
+    doc_hash,
+    indexed_items,
+    kb_languages,
+    schema_id,
+)
+from kbengine.search.query import QueryReader, suggest
+from kbengine.search.results import QueryError
+from kbengine.search.snippets import query_words, snippet
+
+log = logging.getLogger("kbengine")
+
+INDEX_DIR = "index"
+_META = "kbengine-index.json"
+_LOCK_WAIT = 5.0  # seconds to wait for another kb that is updating the same index
+_LEFTOVER_AGE = 600  # seconds after which an aside folder is a killed run's leftover
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One ranked document: `kind:id` key, score and a snippet with [[marked]] words."""
+
+    key: str
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    matches: list[Match]
+    total: int
+    suggestion: str | None
+
+
+# --- keeping .kb/index in step with the KB ------------------------------------------------
+
+def index_folder(root: Path) -> Path:
+    return root / CACHE_DIR / INDEX_DIR
+
+
+def _read_meta(folder: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((folder / _META).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _write_meta(folder: Path, schema: str, fingerprint: str) -> None:
+    aside = folder / f"{_META}.{os.getpid()}.tmp"
+    aside.write_text(json.dumps({"schema": schema, "fingerprint": fingerprint}), "utf-8")
+    os.replace(aside, folder / _META)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUpdate:
+    """What opening the index had to do to catch up with the KB."""
+
+    rebuilt: bool = False
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+def _fill(writer: Any, documents: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    for document in documents:
+        writer.update_document(**document)
+        count += 1
+    return count
+
+
+def _sweep_leftovers(base: Path) -> None:
+    """Remove aside folders that a killed rebuild or swap left behind."""
+    now = time.time()
+    for leftover in base.glob("index-*"):
+        try:
+            if leftover.is_dir() and now - leftover.stat().st_mtime > _LEFTOVER_AGE:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
+    """Write a whole new index aside, then swap it in; in memory when .kb/ cannot be written."""
+    schema = build_schema(languages)
+    documents = (as_document(kind, item, languages) for kind, item in indexed_items(kb))
+    folder = index_folder(kb.root)
+    try:
+        folder.parent.mkdir(exist_ok=True)
+        _sweep_leftovers(folder.parent)
+        aside = Path(tempfile.mkdtemp(prefix="index-new-", dir=folder.parent))
+    except OSError as error:
+        log.warning("kb: cannot write the search index in %s (%s); searching from memory",
+                    folder, error.strerror or error)
+        ix = RamStorage().create_index(schema)
+        writer = ix.writer()
+        _fill(writer, documents)
+        writer.commit()
+        return ix
+    try:
+        ix = create_in(str(aside), schema)
+        writer = ix.writer(limitmb=128)
+        _fill(writer, documents)
+        writer.commit()
+        _write_meta(aside, schema_id(languages), kb.fingerprint)
+        _swap_in(aside, folder)
+    finally:
+        if aside.exists():
+            shutil.rmtree(aside, ignore_errors=True)
+    return open_dir(str(folder))
+
+
+def _swap_in(aside: Path, folder: Path) -> None:
+    """Rename the new index into place; the old one is moved away first, then deleted."""
+    old = folder.parent / f"index-old-{uuid.uuid4().hex[:8]}"
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(folder, old)
+    try:
+        os.rename(aside, folder)
+    except OSError:
+        if not folder.is_dir():  # nobody else swapped one in: put the old one back
+            os.rename(old, folder)
+            raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str]) -> IndexUpdate:
+    """Re-index the documents whose hash changed, add new ones and delete removed ones."""
+    wanted = {f"{kind}:{item.id}": (kind, item) for kind, item in indexed_items(kb)}
+    writer = ix.writer(timeout=_LOCK_WAIT)
+    try:
+        stored = {fields_["key"]: fields_.get("hash") for _, fields_ in writer.reader().iter_docs()}
+        removed = [key for key in stored if key not in wanted]
+        changed = [key for key, (kind, item) in wanted.items()
+                   if key in stored and stored[key] != doc_hash(kind, item)]
+        added = [key for key in wanted if key not in stored]
+        for key in removed:
+            writer.delete_by_term("key", key)
+        _fill(writer, (as_document(*wanted[key], languages) for key in (*changed, *added)))
+    except BaseException:
+        writer.cancel()
+        raise
+    if removed or changed or added:
+        writer.commit()
+    else:
+        writer.cancel()
+    return IndexUpdate(False, len(added), len(changed), len(removed))
+
+
+def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
+    """The KB's index, brought up to date first (rebuilt with a warning when it is damaged)."""
+    languages = kb_languages(kb) or [kb.config.default_language]
+    wanted_schema = schema_id(languages)
+    folder = index_folder(kb.root)
+    meta = _read_meta(folder)
+    if meta is None or meta.get("schema") != wanted_schema:
+        if meta is None and folder.exists():
+            log.warning("kb: the search index in %s is incomplete; rebuilding it", folder)
+        return SearchIndex(_rebuild(kb, languages), kb, languages), IndexUpdate(rebuilt=True)
+    try:
+        ix = open_dir(str(folder))
+        update = IndexUpdate()
+        if meta.get("fingerprint") != kb.fingerprint:
+            update = _catch_up(ix, kb, languages)
+            _write_meta(folder, wanted_schema, kb.fingerprint)
+        return SearchIndex(ix, kb, languages), update
+    except LockError:
+        log.warning("kb: another kb is updating the search index; results may be a little out of date")
+        return SearchIndex(open_dir(str(folder)), kb, languages), IndexUpdate()
+    except Exception as error:  # whoosh raises many kinds on damaged files
+        log.warning("kb: the search index in %s is damaged (%s); rebuilding it",
+                    folder, type(error).__name__)
+        return SearchIndex(_rebuild(kb, languages), kb, languages), IndexUpdate(rebuilt=True)
+
+
+def index_is_current(kb: KnowledgeBase) -> bool:
+    """True when .kb/index was last brought up to date with exactly this KB (a cheap check)."""
+    meta = _read_meta(index_folder(kb.root))
+    return (meta is not None and meta.get("fingerprint") == kb.fingerprint
+            and str(meta.get("schema", "")).startswith(f"{SCHEMA_VERSION}:"))
+
+
+def update_index(kb: KnowledgeBase) -> IndexUpdate:
+    """Bring .kb/index up to date with the KB (for `kb build` and other writers)."""
+    index, update = open_index(kb)
+    index.close()
+    return update
+
+
+_KEPT_OPEN = 4  # open indexes a process keeps (one per KB folder)
+_kept: dict[Path, tuple[tuple[str, tuple[int, int, int]], SearchIndex]] = {}
+_kept_lock = threading.Lock()
+
+
+def _stamp(folder: Path) -> tuple[int, int, int] | None:
+    """Changes whenever the index in `folder` is updated or replaced (its record is rewritten)."""
+    try:
+        status = (folder / _META).stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def shared_index(kb: KnowledgeBase) -> SearchIndex:
+    """The KB's index, up to date and kept open for the next search while neither KB nor index change."""
+    folder = index_folder(kb.root)
+    with _kept_lock:
+        kept = _kept.pop(folder, None)
+        stamp = _stamp(folder)
+        if kept is not None and stamp is not None and kept[0] == (kb.fingerprint, stamp):
+            index = kept[1]
+            index.kb = kb  # the same content (same fingerprint); the caller's objects
+        else:
+            if kept is not None:
+                kept[1].close()
+            index, _ = open_index(kb)
+            stamp = _stamp(folder)
+            if stamp is None:  # searching from memory: nothing on disk tells when it is stale
+                return index
+        _kept[folder] = ((kb.fingerprint, stamp), index)  # newest last
+        while len(_kept) > _KEPT_OPEN:
+            _kept.pop(next(iter(_kept)))[1].close()
+        return index
+
+
+class SearchIndex:
+    """An open index of one compiled KB; `search` runs one query with filters."""
+
+    def __init__(self, ix: Any, kb: KnowledgeBase, languages: list[str]) -> None:
+        self.ix = ix
+        self.kb = kb
+        self.languages = languages
+        self.queries = QueryReader(ix.schema, languages)
+        self._searcher: Any = None  # opened on the first search, kept for the next ones
+        self._allowed: dict[tuple[Any, ...], set[int]] = {}  # never changed once made
+        self._field_norms: dict[tuple[int, str], list[float]] = {}
+        self._lock = threading.Lock()  # one whoosh searcher reads files: one query at a time
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+            self.ix.close()
+
+    def parse(self, query: str, languages: list[str], internal: bool) -> Any:
+        return self.queries.parse(query, languages, internal)
+
+    def search(self, query: str, *, kind: str | None = None, lang: str | None = None,
+               tags: Iterable[str] = (), audience: str | None = None, drafts: bool = False,
+               limit: int = 10) -> Found:
+        """Rank the documents that match `query` and pass the filters (see kbengine.search)."""
+        if lang is not None and lang not in self.languages:
+            raise QueryError(f"there is no content in '{lang}': this KB's languages are "
+                             f"{', '.join(self.languages)}")
+        parsed = self.parse(query, [lang] if lang else self.languages, internal=audience != "public")
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = self.ix.searcher()
+            searcher = self._searcher
+            try:
+                allowed = self._allowed_documents(searcher, (kind, lang, tuple(tags), audience, drafts))
+                if not allowed:  # (whoosh reads an empty filter as no filter at all)
+                    return Found([], 0, suggest(searcher, query, public_only=audience == "public"))
+                words = ranking.word_terms(parsed, searcher.schema)
+                if words is not None:  # plain words, by far the most common query
+                    ranked, total = ranking.rank_words(searcher, words, allowed, max(1, limit), self.norms)
+                else:
+                    ranked, total = ranking.rank_query(searcher, parsed, allowed, max(1, limit))
+                matches = self._matches(searcher, parsed, ranked, audience)
+            except Exception as error:  # whoosh fails on a few odd query shapes: say which
+                if ranking.healthy(searcher):
+                    raise QueryError(f"this query cannot be run ({type(error).__name__}); "
+                                     "try simpler words") from None
+                raise
+            suggestion = suggest(searcher, query, public_only=audience == "public")
+        return Found(matches, total, suggestion)
+
+    def norms(self, searcher: Any, reader: Any, offset: int, field: str) -> list[float]:
+        """BM25's length part of `field` for each document of a segment; made once per searcher."""
+        norms = self._field_norms.get((offset, field)) if searcher is self._searcher else None
+        if norms is None:
+            norms = ranking.field_norms(searcher, reader, field)
+            if searcher is self._searcher:
+                self._field_norms[(offset, field)] = norms
+        return norms
+
+    def _allowed_documents(self, searcher: Any, filters: tuple[Any, ...]) -> set[int]:
+        """The document numbers that pass the filters; kept, as every query of a filter needs them."""
+        allowed = self._allowed.get(filters)
+        if allowed is None:
+            if len(self._allowed) >= 64:
+                self._allowed.clear()
+            allowed = self._allowed[filters] = ranking.matching_documents(
+                searcher, ranking.filter_query(*filters))
+        return allowed
+
+    def _matches(self, searcher: Any, parsed: Any, ranked: ranking.Ranked,
+                 audience: str | None) -> list[Match]:
+        if not ranked:
+            return []
+        words = query_words(searcher, parsed, self.languages)
+        keys = [searcher.stored_fields(number)["key"] for number, _ in ranked]
+        return [Match(key, float(score), self._snippet(key, words, audience, searcher.schema))
+                for key, (_, score) in zip(keys, ranked, strict=True)]
+
+    def _snippet(self, key: str, words: dict[str, frozenset[str]], audience: str | None,
+                 schema: Any) -> str:
+        kind, _, item_id = key.partition(":")
+        item = (self.kb.articles if kind == "article" else self.kb.trees).get(item_id)
+        if item is None:
+            return ""
+        lang = item.lang if item.lang in self.languages else self.languages[0]
+        analyzer = schema[f"body_{lang}"].analyzer  # the searcher's: ix.schema reads a new copy each time
+        return snippet(item, words[lang], analyzer, audience)
