@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from whoosh import fields
@@ -22,11 +22,12 @@ from whoosh.lang import NoStemmer, NoStopWords
 from whoosh.support.charset import accent_map
 
 from kbengine.model import Article, Tree
+from kbengine.search.words import COMPOUNDING, CodePartsFilter, compound_words
 
 if TYPE_CHECKING:
     from kbengine.compiler import KnowledgeBase
 
-SCHEMA_VERSION = 2  # bump when the fields or the analysis change: forces a full rebuild
+SCHEMA_VERSION = 3  # bump when the fields or the analysis change: forces a full rebuild
 
 # Ranked per-language fields, their texts and weight: the words people type are in titles,
 # tree symptoms and tags far more often than deep in a body. A plain word is looked up in each,
@@ -70,7 +71,7 @@ def plain_text(markdown: str) -> str:
 
 def _analyzer(lang: str) -> Analyzer:
     """Words, lower case, accents folded, the language's stop words and stemmer when it has them."""
-    chain = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    chain = RegexTokenizer() | LowercaseFilter() | CodePartsFilter() | CharsetFilter(accent_map)
     with contextlib.suppress(NoStopWords):
         chain = chain | StopFilter(lang=lang)
     with contextlib.suppress(NoStemmer):
@@ -142,7 +143,7 @@ def _tree_texts(tree: Tree) -> tuple[str, str]:
     return "\n".join(public), "\n".join(internal)
 
 
-def _document_texts(kind: str, item: Article | Tree) -> dict[str, str]:
+def document_texts(item: Article | Tree) -> dict[str, str]:
     """Each searchable text of a document: title, summary, symptoms, headings, body, ..."""
     return {**short_texts(item), **long_texts(item)}
 
@@ -164,8 +165,10 @@ def long_texts(item: Article | Tree, markdown_chars: int | None = None) -> dict[
     return {"body": body, "internal": internal}
 
 
-def as_document(kind: str, item: Article | Tree, languages: list[str]) -> dict[str, Any]:
-    texts = _document_texts(kind, item)
+def as_document(kind: str, item: Article | Tree, languages: list[str],
+                known: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """The index document of an article or tree; `known` tells the KB's words, to split compounds."""
+    texts = document_texts(item)
     lang = item.lang if item.lang in languages else languages[0]
     document: dict[str, Any] = {
         "key": f"{kind}:{item.id}", "hash": doc_hash(kind, item), "kind": kind,
@@ -180,6 +183,8 @@ def as_document(kind: str, item: Article | Tree, languages: list[str]) -> dict[s
             document["words_other"] = "\n".join(texts.values())
     for name, parts in RANKED_FIELDS.items():
         text = "\n".join(texts[part] for part in parts if texts[part])
+        if text and known is not None and lang in COMPOUNDING:  # the parts rank, the text stays as written
+            text += "\n" + " ".join(compound_words(text, known))
         if text:
             document[f"{name}_{lang}"] = text
     for name in NAMED_FIELDS:

@@ -15,6 +15,7 @@ from whoosh.qparser import syntax
 
 from kbengine.search.documents import FIELD_BOOSTS, NAMED_FIELDS, PHRASE_FIELDS, PUBLIC_FIELDS
 from kbengine.search.results import KINDS, QueryError
+from kbengine.search.words import COMPOUNDING, compound_words
 
 _QUERY_FIELDS = set(NAMED_FIELDS) - {"internal"}  # the ones a `field:` query may name
 # Fields a query may name (`title:vpn`), in the users' words -> the field they mean.
@@ -184,6 +185,18 @@ def _closest(reader: Any, sources: list[str], word: str) -> str | None:
     return None
 
 
+# Words callers wrap a question in that say little about the answer (stop words are dropped
+# already): weighed down, not dropped, so a query of only these still finds something.
+CALLER_WORDS = {
+    "en": "cant cannot unable wont dont doesnt isnt didnt won doesn isn didn aren couldn wasn keep keeps "
+          "kept trying try tried want need get gets getting got say says said please help hi hello "
+          "anymore still someone something thing stuff suddenly",
+    "nl": "graag waarom lukt lukken krijg krijgt krijgen zie ziet zien wel even steeds alleen gewoon kun "
+          "kunt moet moeten wilt willen probleem vraag help hulp ding dingen mn opeens ineens iemand",
+}
+CALLER_WORD_WEIGHT = 0.3
+
+
 class QueryReader:
     """Turns query text into a whoosh query over the fields of an index's languages."""
 
@@ -191,6 +204,7 @@ class QueryReader:
         self.schema = schema
         self.languages = languages
         self._parsers: dict[tuple[Any, ...], qparser.QueryParser] = {}
+        self._caller_words: dict[str, frozenset[str]] = {}
 
     def _parser(self, languages: list[str], internal: bool,
                 weights: dict[str, float]) -> qparser.QueryParser:
@@ -211,7 +225,9 @@ class QueryReader:
             self._parsers[key] = parser
         return parser
 
-    def parse(self, query: str, languages: list[str], internal: bool) -> wq.Query:
+    def parse(self, query: str, languages: list[str], internal: bool,
+              known: Callable[[str], bool] | None = None) -> wq.Query:
+        """The whoosh query of `query`; `known` tells the KB's words, to split compound words."""
         check_syntax(query)
         parser = self._parser(languages, internal, query_language_weights(query, languages))
         try:
@@ -219,7 +235,43 @@ class QueryReader:
         except Exception as error:
             raise QueryError(f"the query cannot be read ({error})") from None
         self._check_values(parsed)
-        return _narrowing(_phrases_in_named_fields(parsed))
+        parsed = _narrowing(_phrases_in_named_fields(parsed))
+        if known is not None and any(lang in COMPOUNDING for lang in languages):
+            parsed = self._with_compound_parts(parsed, query, known)
+        for leaf in parsed.leaves():
+            if type(leaf) is wq.Term and isinstance(leaf.text, str) \
+                    and leaf.text in self._analysed_caller_words(leaf.fieldname):
+                leaf.boost *= CALLER_WORD_WEIGHT
+        return parsed
+
+    def _with_compound_parts(self, parsed: wq.Query, query: str, known: Callable[[str], bool]) -> wq.Query:
+        """A query of plain words with the parts of each compound word the KB does not have added,
+        in the fields of the languages that glue words together ("schijfruimte": schijf, ruimte)."""
+        if type(parsed) is not wq.Or or not _PLAIN_QUERY.fullmatch(query.strip()) \
+                or any(word in _OPERATORS for word in query.split()):
+            return parsed
+        parts = compound_words(query, known, unknown_only=True)
+        if not parts:
+            return parsed
+        boosts: dict[str, float] = {}  # field -> the boost its words have
+        for leaf in parsed.subqueries:
+            field = getattr(leaf, "fieldname", "")
+            if type(leaf) is wq.Term and field.rpartition("_")[2] in COMPOUNDING:
+                boosts[field] = max(boosts.get(field, 0.0), leaf.boost)
+        added = [wq.Term(field, token.text, boost=boost) for field, boost in boosts.items()
+                 for token in self.schema[field].analyzer(" ".join(parts))]
+        return wq.Or([*parsed.subqueries, *added], boost=parsed.boost)
+
+    def _analysed_caller_words(self, field: str) -> frozenset[str]:
+        """CALLER_WORDS of every language, as the field's analyser indexes them (a Dutch caller
+        may type English words)."""
+        words = self._caller_words.get(field)
+        if words is None:
+            analyzer = self.schema[field].analyzer if field in self.schema else None
+            words = frozenset() if analyzer is None else frozenset(
+                token.text for token in analyzer(" ".join(CALLER_WORDS.values())))
+            self._caller_words[field] = words
+        return words
 
     def _check_values(self, parsed: wq.Query) -> None:
         for leaf in parsed.leaves():
@@ -233,6 +285,9 @@ class QueryReader:
                 raise QueryError(f"kind:{text} - a kind is 'article' or 'tree'")
             if field == "lang" and text not in self.languages:
                 raise QueryError(f"lang:{text} - this KB's languages are {', '.join(self.languages)}")
+
+
+_PLAIN_QUERY = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:[\s,.;!?]+[^\W_]+(?:['’][^\W_]+)*)*[\s,.;!?]*")
 
 
 def suggest(searcher: Any, query: str, *, public_only: bool) -> str | None:

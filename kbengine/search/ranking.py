@@ -7,6 +7,7 @@ with whoosh's own BM25F formula; other queries are ranked by whoosh's matchers.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -116,18 +117,30 @@ def word_terms(parsed: wq.Query, schema: Any, boost: float = 1.0) -> list[tuple[
 
 
 def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[int], limit: int,
-                norms: Callable[[Any, Any, int, str], Sequence[float]]) -> tuple[Ranked, int]:
+               norms: Callable[[Any, Any, int, str], Sequence[float]],
+               coordination: float = 0.0) -> tuple[Ranked, int]:
     """Whoosh's BM25F ranking of a words-only query, summed term by term over whole posting blocks.
 
     The same scores as whoosh's own matchers (and so the same order), several times faster
-    because no per-document matcher tree is walked; the total comes exact, for free.
+    because no per-document matcher tree is walked; the total comes exact, for free. With
+    `coordination`, a score is multiplied by (words matched / words the KB has) ** coordination,
+    so a document with more of the distinct query words ranks higher than one that repeats one.
     """
     k1 = searcher.weighting.K1
     everything = len(allowed) == searcher.doc_count_all()  # then no need to look each one up
     scores: dict[int, float] = {}
+    matched: dict[int, int] = {}  # document -> bit set of the distinct words it matched
+    bits: dict[str, int] = {}
+    rarity: dict[int, float] = {}  # bit -> the word's idf where it is most common: rare words count more
+    weight: dict[int, float] = {}  # bit -> the word's highest boost: weighed-down words count less
     for field, text, boost in terms:
+        bit = bits.setdefault(text, 1 << len(bits))
+        idf = searcher.idf(field, text)
+        if coordination and searcher.doc_frequency(field, text):
+            rarity[bit] = min(rarity.get(bit, idf), idf)
+            weight[bit] = max(weight.get(bit, 0.0), boost)
         # bm25 = idf * tf * (k1 + 1) / (tf + norm), norm = k1 * (1 - b + b * length / average)
-        top = searcher.idf(field, text) * (k1 + 1) * boost
+        top = idf * (k1 + 1) * boost
         for leaf, offset in searcher.leaf_searchers():
             reader = leaf.reader()
             norm = norms(searcher, reader, offset, field)
@@ -139,6 +152,19 @@ def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[
                 for document, score in block:
                     if everything or document in allowed:
                         scores[document] = scores.get(document, 0.0) + score
+                        if coordination:
+                            matched[document] = matched.get(document, 0) | bit
+    if coordination and scores:
+        known = _union(matched.values())  # words no allowed document has do not count against any
+        weights = {bit: idf * weight[bit] for bit, idf in rarity.items() if bit & known}
+        everything_matched = sum(weights.values()) or 1.0
+        shares: dict[int, float] = {}
+        for document, mask in matched.items():
+            share = shares.get(mask)
+            if share is None:
+                share = sum(idf for bit, idf in weights.items() if bit & mask) / everything_matched
+                shares[mask] = share
+            scores[document] *= share ** coordination
     if len(scores) <= limit:
         best = list(scores.items())
     else:  # the limit-th best score, then every document that reaches it (ties: as whoosh orders them)
@@ -146,6 +172,13 @@ def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[
         best = [(document, score) for document, score in scores.items() if score >= lowest]
     best.sort(key=lambda item: (-item[1], item[0]))
     return best[:limit], len(scores)
+
+
+def _union(masks: Iterable[int]) -> int:
+    union = 0
+    for mask in masks:
+        union |= mask
+    return union
 
 
 def field_lengths(reader: Any, field: str) -> list[int]:
@@ -188,3 +221,21 @@ def field_norms(searcher: Any, reader: Any, field: str) -> list[float]:
     k1, b = weighting.K1, weighting._field_B.get(field, weighting.B)
     average = searcher.avg_field_length(field) or 1
     return [k1 * ((1 - b) + b * length / average) for length in field_lengths(reader, field)]
+
+
+def boost_titles(ranked: Ranked, words: list[tuple[str, float]], title_words: Callable[[int], list[str]],
+                 cover: float, phrase: float) -> Ranked:
+    """Re-rank by how much of the query a title holds: `cover` for the (weighted) share of the
+    query's words it has, `phrase` for the share of neighbouring query words it has side by side."""
+    total = sum(weight for _, weight in words) or 1.0
+    pairs = list(itertools.pairwise(words))
+    rescored = []
+    for document, score in ranked:
+        title = title_words(document)
+        present = set(title)
+        share = sum(weight for word, weight in words if word in present) / total
+        neighbours = set(itertools.pairwise(title))
+        together = (sum(1 for (a, _), (b, _) in pairs if (a, b) in neighbours) / len(pairs)) if pairs else 0.0
+        rescored.append((document, score * (1 + cover * share + phrase * together)))
+    rescored.sort(key=lambda item: (-item[1], item[0]))
+    return rescored

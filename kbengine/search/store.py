@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,14 @@ from whoosh.filedb.filestore import RamStorage
 from whoosh.index import FileIndex, LockError, create_in, open_dir
 
 from kbengine.compiler import CACHE_DIR, KnowledgeBase
+from kbengine.model import Article, Tree
 from kbengine.search import ranking
 from kbengine.search.documents import (
     SCHEMA_VERSION,
     as_document,
     build_schema,
     doc_hash,
+    document_texts,
     indexed_items,
     kb_languages,
     schema_id,
@@ -40,12 +42,16 @@ from kbengine.search.documents import (
 from kbengine.search.query import QueryReader, suggest
 from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
+from kbengine.search.words import COMPOUNDING, vocabulary
 
 log = logging.getLogger("kbengine")
 
 INDEX_DIR = "index"
 _META = "kbengine-index.json"
 _LOCK_WAIT = 5.0  # seconds to wait for another kb that is updating the same index
+RERANKED = 30  # the best documents of a word query that titles may re-order
+TITLE_COVER, TITLE_PHRASE = 1.0, 1.0# see ranking.boost_titles; tuned like COORDINATION
+COORDINATION = 1.5  # see ranking.rank_words; tuned on the tune half of benchmarks/relevance
 _LEFTOVER_AGE = 600  # seconds after which an aside folder is a killed run's leftover
 
 
@@ -117,7 +123,9 @@ def _sweep_leftovers(base: Path) -> None:
 def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
     """Write a whole new index aside, then swap it in; in memory when .kb/ cannot be written."""
     schema = build_schema(languages)
-    documents = (as_document(kind, item, languages) for kind, item in indexed_items(kb))
+    items = list(indexed_items(kb))
+    known = _kb_words(items, languages)
+    documents = (as_document(kind, item, languages, known) for kind, item in items)
     folder = index_folder(kb.root)
     try:
         folder.parent.mkdir(exist_ok=True)
@@ -142,6 +150,14 @@ def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
         if aside.exists():
             shutil.rmtree(aside, ignore_errors=True)
     return open_dir(str(folder))
+
+
+def _kb_words(items: list[tuple[str, Article | Tree]], languages: list[str]) -> Callable[[str], bool] | None:
+    """Whether a word occurs in the KB, for splitting compounds; None when no language compounds."""
+    if not any(lang in COMPOUNDING for lang in languages):
+        return None
+    words = vocabulary(text for _, item in items for text in document_texts(item).values())
+    return words.__contains__
 
 
 def _swap_in(aside: Path, folder: Path) -> None:
@@ -170,7 +186,12 @@ def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str]) -> IndexUp
         added = [key for key in wanted if key not in stored]
         for key in removed:
             writer.delete_by_term("key", key)
-        _fill(writer, (as_document(*wanted[key], languages) for key in (*changed, *added)))
+        reader = writer.reader()  # the words the KB had: what compounds are split against
+
+        def known(word: str) -> bool:
+            return ("words_public", word) in reader or ("words_other", word) in reader
+
+        _fill(writer, (as_document(*wanted[key], languages, known) for key in (*changed, *added)))
     except BaseException:
         writer.cancel()
         raise
@@ -287,18 +308,28 @@ class SearchIndex:
         if lang is not None and lang not in self.languages:
             raise QueryError(f"there is no content in '{lang}': this KB's languages are "
                              f"{', '.join(self.languages)}")
-        parsed = self.parse(query, [lang] if lang else self.languages, internal=audience != "public")
         with self._lock:
             if self._searcher is None:
                 self._searcher = self.ix.searcher()
             searcher = self._searcher
+            reader = searcher.reader()
+
+            def known(word: str) -> bool:
+                return ("words_public", word) in reader or ("words_other", word) in reader
+
+            parsed = self.queries.parse(query, [lang] if lang else self.languages,
+                                        internal=audience != "public", known=known)
             try:
                 allowed = self._allowed_documents(searcher, (kind, lang, tuple(tags), audience, drafts))
                 if not allowed:  # (whoosh reads an empty filter as no filter at all)
                     return Found([], 0, suggest(searcher, query, public_only=audience == "public"))
                 words = ranking.word_terms(parsed, searcher.schema)
                 if words is not None:  # plain words, by far the most common query
-                    ranked, total = ranking.rank_words(searcher, words, allowed, max(1, limit), self.norms)
+                    ranked, total = ranking.rank_words(searcher, words, allowed, max(limit, RERANKED),
+                                                       self.norms, COORDINATION)
+                    ranked = ranking.boost_titles(ranked, _ordered_words(words),
+                                                  lambda number: self._title_words(searcher, number),
+                                                  TITLE_COVER, TITLE_PHRASE)[:max(1, limit)]
                 else:
                     ranked, total = ranking.rank_query(searcher, parsed, allowed, max(1, limit))
                 matches = self._matches(searcher, parsed, ranked, audience)
@@ -309,6 +340,16 @@ class SearchIndex:
                 raise
             suggestion = suggest(searcher, query, public_only=audience == "public")
         return Found(matches, total, suggestion)
+
+    def _title_words(self, searcher: Any, number: int) -> list[str]:
+        """The analysed words of a document's title (and a tree's symptoms), in order."""
+        kind, _, item_id = searcher.stored_fields(number)["key"].partition(":")
+        item = (self.kb.articles if kind == "article" else self.kb.trees).get(item_id)
+        if item is None:
+            return []
+        lang = item.lang if item.lang in self.languages else self.languages[0]
+        text = " ; ".join([item.title, *getattr(item, "symptoms", ())])
+        return [token.text for token in searcher.schema[f"title_{lang}"].analyzer(text)]
 
     def norms(self, searcher: Any, reader: Any, offset: int, field: str) -> list[float]:
         """BM25's length part of `field` for each document of a segment; made once per searcher."""
@@ -347,3 +388,11 @@ class SearchIndex:
         lang = item.lang if item.lang in self.languages else self.languages[0]
         analyzer = schema[f"body_{lang}"].analyzer  # the searcher's: ix.schema reads a new copy each time
         return snippet(item, words[lang], analyzer, audience)
+
+
+def _ordered_words(terms: list[tuple[str, str, float]]) -> list[tuple[str, float]]:
+    """The distinct words of a word query in the order typed, each with its highest boost."""
+    weights: dict[str, float] = {}
+    for _, text, boost in terms:
+        weights[text] = max(weights.get(text, 0.0), boost)
+    return list(weights.items())
