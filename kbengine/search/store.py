@@ -50,7 +50,7 @@ INDEX_DIR = "index"
 _META = "kbengine-index.json"
 _LOCK_WAIT = 5.0  # seconds to wait for another kb that is updating the same index
 RERANKED = 30  # the best documents of a word query that titles may re-order
-TITLE_COVER, TITLE_PHRASE = 1.0, 1.0# see ranking.boost_titles; tuned like COORDINATION
+TITLE_COVER, TITLE_PHRASE = 1.0, 1.0  # see ranking.boost_titles; tuned like COORDINATION
 COORDINATION = 1.5  # see ranking.rank_words; tuned on the tune half of benchmarks/relevance
 _LEFTOVER_AGE = 600  # seconds after which an aside folder is a killed run's leftover
 
