@@ -48,18 +48,14 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
 
     found = shared_index(kb).search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
                                     drafts=drafts, limit=limit)
-    hits = [hit for hit in (_hit(kb, match.key, match.score, match.snippet) for match in found.matches)
-            if hit is not None]
+    hits = [_hit(match.shown, match.score, match.snippet) for match in found.matches]
     return SearchResults(query, hits, found.total, found.suggestion)
 
 
-def _hit(kb: KnowledgeBase, key: str, score: float, snippet: str) -> SearchHit | None:
-    kind, _, item_id = key.partition(":")
-    item = kb.articles.get(item_id) if kind == "article" else kb.trees.get(item_id)
-    if item is None:
-        return None
-    return SearchHit(kind, item.id, item.title, item.summary, item.path, item.lang, score, snippet,
-                     item.category, tuple(item.tags), item.audience)
+def _hit(shown: dict[str, Any], score: float, snippet: str) -> SearchHit:
+    return SearchHit(shown["kind"], shown["id"], shown["title"], shown["summary"], shown["path"],
+                     shown["lang"], score, snippet, shown["category"], tuple(shown["tags"]),
+                     shown["audience"])
 
 
 def search_folder(query: str, root: Path | str | None = None, **filters: Any) -> SearchResults:

@@ -27,7 +27,7 @@ from kbengine.search.words import COMPOUNDING, CodePartsFilter, compound_words
 if TYPE_CHECKING:
     from kbengine.compiler import KnowledgeBase
 
-SCHEMA_VERSION = 3  # bump when the fields or the analysis change: forces a full rebuild
+SCHEMA_VERSION = 4  # bump when the fields or the analysis change: forces a full rebuild
 
 # Ranked per-language fields, their texts and weight: the words people type are in titles,
 # tree symptoms and tags far more often than deep in a body. A plain word is looked up in each,
@@ -91,6 +91,7 @@ def build_schema(languages: list[str]) -> fields.Schema:
     schema = fields.Schema(
         key=fields.ID(unique=True, stored=True),
         hash=fields.STORED(),
+        shown=fields.STORED(),  # what a hit shows, so a search never loads the KB's articles
         kind=_lower_id(),
         id=_lower_id(),
         lang=_lower_id(),
@@ -145,10 +146,10 @@ def _tree_texts(tree: Tree) -> tuple[str, str]:
 
 def document_texts(item: Article | Tree) -> dict[str, str]:
     """Each searchable text of a document: title, summary, symptoms, headings, body, ..."""
-    return {**short_texts(item), **long_texts(item)}
+    return {**_short_texts(item), **_long_texts(item)}
 
 
-def short_texts(item: Article | Tree) -> dict[str, str]:
+def _short_texts(item: Article | Tree) -> dict[str, str]:
     symptoms = "; ".join(item.symptoms) if isinstance(item, Tree) else ""
     headings = "" if isinstance(item, Tree) else "; ".join(h.text for h in item.headings)
     keywords = " ".join([*item.tags, item.category, item.id.replace("-", " ").replace("/", " ")])
@@ -156,12 +157,12 @@ def short_texts(item: Article | Tree) -> dict[str, str]:
             "headings": headings, "keywords": keywords}
 
 
-def long_texts(item: Article | Tree, markdown_chars: int | None = None) -> dict[str, str]:
-    """Body and internal text; an article's body from its first `markdown_chars` only, if given."""
+def _long_texts(item: Article | Tree) -> dict[str, str]:
+    """Body and internal text."""
     if isinstance(item, Tree):
         body, internal = _tree_texts(item)
     else:
-        body, internal = plain_text(item.body[:markdown_chars]), ""
+        body, internal = plain_text(item.body), ""
     return {"body": body, "internal": internal}
 
 
@@ -172,6 +173,7 @@ def as_document(kind: str, item: Article | Tree, languages: list[str],
     lang = item.lang if item.lang in languages else languages[0]
     document: dict[str, Any] = {
         "key": f"{kind}:{item.id}", "hash": doc_hash(kind, item), "kind": kind,
+        "shown": shown(kind, item, texts),
         "id": item.id, "lang": item.lang, "audience": item.audience, "status": item.status,
         "category": item.category, "tag": ",".join(t.replace(",", " ") for t in item.tags),
     }
@@ -191,6 +193,17 @@ def as_document(kind: str, item: Article | Tree, languages: list[str],
         if texts[name]:
             document[f"{name}_{lang}"] = texts[name]
     return document
+
+
+SHOWN_TEXT_CHARS = 4000  # of a body or internal text kept for snippets
+
+
+def shown(kind: str, item: Article | Tree, texts: dict[str, str]) -> dict[str, Any]:
+    """What a hit shows (and its snippet is cut from): stored with the document."""
+    return {"kind": kind, "id": item.id, "title": item.title, "summary": item.summary, "path": item.path,
+            "lang": item.lang, "category": item.category, "tags": list(item.tags),
+            "audience": item.audience, "symptoms": texts["symptoms"], "headings": texts["headings"],
+            "body": texts["body"][:SHOWN_TEXT_CHARS], "internal": texts["internal"][:SHOWN_TEXT_CHARS]}
 
 
 def indexed_items(kb: KnowledgeBase) -> Iterator[tuple[str, Article | Tree]]:

@@ -10,14 +10,13 @@ from whoosh import query as wq
 from whoosh.analysis import Analyzer
 from whoosh.support.charset import accent_map
 
-from kbengine.model import Article, Tree
-from kbengine.search.documents import NAMED_FIELDS, RANKED_FIELDS, SPACE, long_texts, short_texts
+from kbengine.search.documents import NAMED_FIELDS, RANKED_FIELDS, SHOWN_TEXT_CHARS, SPACE
 from kbengine.search.results import MARK_END, MARK_START
 
 # Short fields first: a matched symptom or summary reads best, and long bodies cost the most.
 _SNIPPET_FIELDS = ("symptoms", "summary", "body", "headings", "internal", "title")
 _SNIPPET_CHARS = 200
-_HIGHLIGHT_CHARS = 4000  # highlighting analyses the text again: bound the cost per hit
+_HIGHLIGHT_CHARS = SHOWN_TEXT_CHARS  # highlighting analyses the text again: bound the cost per hit
 _SHORT_FIELDS = {"symptoms", "summary", "title"}  # shown whole, not as passages
 _PASSAGE_CHARS, _CONTEXT_CHARS = _SNIPPET_CHARS // 2, 40  # a passage of a long text, and its context
 
@@ -107,18 +106,15 @@ def query_words(searcher: Any, parsed: wq.Query, languages: list[str]) -> dict[s
     return {lang: frozenset(found) for lang, found in words.items()}
 
 
-def snippet(item: Article | Tree, words: frozenset[str], analyzer: Analyzer, audience: str | None) -> str:
-    """The best short text of `item` with the matched `words` marked, or its summary when none match."""
-    texts = short_texts(item)
+def snippet(shown: dict[str, Any], words: frozenset[str], analyzer: Analyzer, audience: str | None) -> str:
+    """The best short text of a hit with the matched `words` marked, or its summary when none match."""
     for name in _SNIPPET_FIELDS:
-        if name not in texts:  # the long texts only when no short one has a matched word
-            texts.update(long_texts(item, 2 * _HIGHLIGHT_CHARS))
-        if not texts[name] or not words or (name == "internal" and audience == "public"):
+        text = str(shown.get(name) or "")[:_HIGHLIGHT_CHARS]
+        if not text or not words or (name == "internal" and audience == "public"):
             continue
-        text = texts[name][:_HIGHLIGHT_CHARS]
         spans = _matched_spans(text, words, analyzer)
         if spans:
             passages = [(0, len(text))] if name in _SHORT_FIELDS else _passages(text, spans)
             marked = " … ".join(_mark(text, spans, start, end) for start, end in passages)
             return shorten(marked, _SNIPPET_CHARS + 60)
-    return shorten(item.summary or long_texts(item, 2 * _HIGHLIGHT_CHARS)["body"])
+    return shorten(shown.get("summary") or shown.get("body") or "")

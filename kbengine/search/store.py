@@ -57,11 +57,12 @@ _LEFTOVER_AGE = 600  # seconds after which an aside folder is a killed run's lef
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """One ranked document: `kind:id` key, score and a snippet with [[marked]] words."""
+    """One ranked document: `kind:id` key, score, a snippet with [[marked]] words and what it shows."""
 
     key: str
     score: float
     snippet: str
+    shown: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +205,10 @@ def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str]) -> IndexUp
 
 def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
     """The KB's index, brought up to date first (rebuilt with a warning when it is damaged)."""
-    languages = kb_languages(kb) or [kb.config.default_language]
-    wanted_schema = schema_id(languages)
     folder = index_folder(kb.root)
     meta = _read_meta(folder)
+    languages = _languages(kb, meta)
+    wanted_schema = schema_id(languages)
     if meta is None or meta.get("schema") != wanted_schema:
         if meta is None and folder.exists():
             log.warning("kb: the search index in %s is incomplete; rebuilding it", folder)
@@ -226,6 +227,16 @@ def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
         log.warning("kb: the search index in %s is damaged (%s); rebuilding it",
                     folder, type(error).__name__)
         return SearchIndex(_rebuild(kb, languages), kb, languages), IndexUpdate(rebuilt=True)
+
+
+def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
+    """The KB's languages: from the index's record when it was made from this very KB, as
+    learning them from the KB means loading every article."""
+    if meta is not None and meta.get("fingerprint") == kb.fingerprint:
+        _, _, recorded = str(meta.get("schema", "")).partition(":")
+        if str(meta.get("schema", "")).startswith(f"{SCHEMA_VERSION}:") and recorded:
+            return recorded.split(",")
+    return kb_languages(kb) or [kb.config.default_language]
 
 
 def index_is_current(kb: KnowledgeBase) -> bool:
@@ -343,12 +354,9 @@ class SearchIndex:
 
     def _title_words(self, searcher: Any, number: int) -> list[str]:
         """The analysed words of a document's title (and a tree's symptoms), in order."""
-        kind, _, item_id = searcher.stored_fields(number)["key"].partition(":")
-        item = (self.kb.articles if kind == "article" else self.kb.trees).get(item_id)
-        if item is None:
-            return []
-        lang = item.lang if item.lang in self.languages else self.languages[0]
-        text = " ; ".join([item.title, *getattr(item, "symptoms", ())])
+        shown = searcher.stored_fields(number).get("shown") or {}
+        lang = shown.get("lang") if shown.get("lang") in self.languages else self.languages[0]
+        text = " ; ".join([shown.get("title", ""), shown.get("symptoms", "")])
         return [token.text for token in searcher.schema[f"title_{lang}"].analyzer(text)]
 
     def norms(self, searcher: Any, reader: Any, offset: int, field: str) -> list[float]:
@@ -375,20 +383,15 @@ class SearchIndex:
         if not ranked:
             return []
         words = query_words(searcher, parsed, self.languages)
-        keys = [searcher.stored_fields(number)["key"] for number, _ in ranked]
-        return [Match(key, float(score), self._snippet(key, words, audience, searcher.schema))
-                for key, (_, score) in zip(keys, ranked, strict=True)]
-
-    def _snippet(self, key: str, words: dict[str, frozenset[str]], audience: str | None,
-                 schema: Any) -> str:
-        kind, _, item_id = key.partition(":")
-        item = (self.kb.articles if kind == "article" else self.kb.trees).get(item_id)
-        if item is None:
-            return ""
-        lang = item.lang if item.lang in self.languages else self.languages[0]
-        analyzer = schema[f"body_{lang}"].analyzer  # the searcher's: ix.schema reads a new copy each time
-        return snippet(item, words[lang], analyzer, audience)
-
+        matches = []
+        for number, score in ranked:
+            stored = searcher.stored_fields(number)
+            shown = stored.get("shown") or {}
+            lang = str(shown.get("lang")) if shown.get("lang") in self.languages else self.languages[0]
+            analyzer = searcher.schema[f"body_{lang}"].analyzer  # the searcher's: ix.schema is a new copy
+            matches.append(Match(stored["key"], float(score), snippet(shown, words[lang], analyzer, audience),
+                                 shown))
+        return matches
 
 def _ordered_words(terms: list[tuple[str, str, float]]) -> list[tuple[str, float]]:
     """The distinct words of a word query in the order typed, each with its highest boost."""
