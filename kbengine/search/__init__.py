@@ -29,7 +29,7 @@ from kbengine.search.results import (
 )
 
 __all__ = ["AUDIENCES", "KINDS", "MARK_END", "MARK_START", "QueryError", "SearchHit", "SearchResults",
-           "search", "search_folder"]
+           "record_sources", "search", "search_folder", "search_unchanged", "source_stamp"]
 
 
 def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str | None = None,
@@ -56,6 +56,39 @@ def _hit(shown: dict[str, Any], score: float, snippet: str) -> SearchHit:
     return SearchHit(shown["kind"], shown["id"], shown["title"], shown["summary"], shown["path"],
                      shown["lang"], score, snippet, shown["category"], tuple(shown["tags"]),
                      shown["audience"])
+
+
+def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = None,
+                     lang: str | None = None, tags: Iterable[str] = (), audience: str | None = None,
+                     limit: int = 10, drafts: bool = False) -> SearchResults | None:
+    """search() on the index of the KB at `root` without compiling the KB, when the index was made
+    from exactly the files of `stamp` (see source_stamp); None when anything changed."""
+    from kbengine.search.store import open_unchanged
+
+    index = open_unchanged(root, stamp)
+    if index is None:
+        return None
+    try:
+        found = index.search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
+                             drafts=drafts, limit=limit)
+    finally:
+        index.close()
+    hits = [_hit(match.shown, match.score, match.snippet) for match in found.matches]
+    return SearchResults(query, hits, found.total, found.suggestion)
+
+
+def source_stamp(root: Path) -> str:
+    """A digest of the KB's files (names, sizes, times) and kbengine's version."""
+    from kbengine.search.store import source_stamp as stamp_of
+
+    return stamp_of(root)
+
+
+def record_sources(kb: KnowledgeBase, stamp: str) -> None:
+    """After a search of `kb`: the next search_unchanged with `stamp` may skip the compile."""
+    from kbengine.search.store import record_sources as record
+
+    record(kb, stamp)
 
 
 def search_folder(query: str, root: Path | str | None = None, **filters: Any) -> SearchResults:

@@ -10,6 +10,7 @@ full rebuild is written aside and swapped in, so a killed run never leaves half 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from typing import Any
 from whoosh.filedb.filestore import RamStorage
 from whoosh.index import FileIndex, LockError, create_in, open_dir
 
-from kbengine.compiler import CACHE_DIR, KnowledgeBase
+from kbengine.compiler import CACHE_DIR, CONFIG_FILE, KnowledgeBase
+from kbengine.compiler import __version__ as code_version
 from kbengine.model import Article, Tree
 from kbengine.search import ranking
 from kbengine.search.documents import (
@@ -86,9 +88,12 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _write_meta(folder: Path, schema: str, fingerprint: str) -> None:
+def _write_meta(folder: Path, schema: str, fingerprint: str, sources: str | None = None) -> None:
     aside = folder / f"{_META}.{os.getpid()}.tmp"
-    aside.write_text(json.dumps({"schema": schema, "fingerprint": fingerprint}), "utf-8")
+    record = {"schema": schema, "fingerprint": fingerprint}
+    if sources is not None:
+        record["sources"] = sources
+    aside.write_text(json.dumps(record), "utf-8")
     os.replace(aside, folder / _META)
 
 
@@ -239,6 +244,56 @@ def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
     return kb_languages(kb) or [kb.config.default_language]
 
 
+def source_stamp(root: Path) -> str:
+    """A digest of the name, size and time of every file the KB at `root` is read from, and of
+    kbengine's own version: equal stamps mean an equal KB, found without reading a file."""
+    digest = hashlib.blake2b(code_version.encode(), digest_size=16)
+    for top in (CONFIG_FILE, "articles", "trees"):
+        for path, status in _walk(root / top):
+            digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _walk(path: Path) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+    except NotADirectoryError:
+        with contextlib.suppress(OSError):
+            yield str(path), path.stat()
+        return
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        else:
+            with contextlib.suppress(OSError):
+                yield entry.path, entry.stat()
+
+
+def record_sources(kb: KnowledgeBase, stamp: str) -> None:
+    """Note in the index's record that it was made from the files of `stamp` (taken before `kb`
+    was compiled), so the next search with the same files needs no compile."""
+    folder = index_folder(kb.root)
+    meta = _read_meta(folder)
+    if meta is not None and meta.get("fingerprint") == kb.fingerprint:
+        _write_meta(folder, str(meta.get("schema", "")), kb.fingerprint, sources=stamp)
+
+
+def open_unchanged(root: Path, stamp: str) -> SearchIndex | None:
+    """The index at `root` when it was made from exactly the files of `stamp`, else None."""
+    folder = index_folder(root)
+    meta = _read_meta(folder)
+    if meta is None or meta.get("sources") != stamp \
+            or not str(meta.get("schema", "")).startswith(f"{SCHEMA_VERSION}:"):
+        return None
+    languages = str(meta["schema"]).partition(":")[2].split(",")
+    try:
+        return SearchIndex(open_dir(str(folder)), None, languages)
+    except Exception:  # damaged or being replaced: the slow path repairs it
+        return None
+
+
 def index_is_current(kb: KnowledgeBase) -> bool:
     """True when .kb/index was last brought up to date with exactly this KB (a cheap check)."""
     meta = _read_meta(index_folder(kb.root))
@@ -292,7 +347,7 @@ def shared_index(kb: KnowledgeBase) -> SearchIndex:
 class SearchIndex:
     """An open index of one compiled KB; `search` runs one query with filters."""
 
-    def __init__(self, ix: Any, kb: KnowledgeBase, languages: list[str]) -> None:
+    def __init__(self, ix: Any, kb: KnowledgeBase | None, languages: list[str]) -> None:
         self.ix = ix
         self.kb = kb
         self.languages = languages
