@@ -174,12 +174,20 @@ def _narrowing(parsed: wq.Query) -> wq.Query:
     return narrowed
 
 
+# "Did you mean" never drops a negation ("cant" is not "can") nor slips one in ("net" is not "niet").
+NEGATIONS = frozenset((
+    "not", "no", "never", "cannot", "cant", "dont", "wont", "isnt", "doesnt", "didnt", "arent", "wasnt",
+    "couldnt", "shouldnt", "without", "none", "nothing", "nobody",
+    "niet", "geen", "nooit", "niets", "niemand", "zonder"))
+
+
 def _closest(reader: Any, sources: list[str], word: str) -> str | None:
     """The most frequent known word one edit away (two for longer words), first letter kept."""
     for distance in (1, 2) if len(word) > 5 else (1,):
         candidates = {candidate: sum(reader.doc_frequency(source, candidate) for source in sources)
                       for source in sources
-                      for candidate in reader.terms_within(source, word, distance, prefix=1)}
+                      for candidate in reader.terms_within(source, word, distance, prefix=1)
+                      if candidate not in NEGATIONS}
         if candidates:
             return max(sorted(candidates), key=lambda candidate: candidates[candidate])
     return None
@@ -301,6 +309,7 @@ def suggest(searcher: Any, query: str, *, public_only: bool) -> str | None:
         field, word = match.group(1), match.group(2)
         lower = word.lower()
         if (field and field.lower() in FIELD_NAMES) or len(lower) < 4 or word in _OPERATORS \
+                or lower in NEGATIONS \
                 or any(c.isdigit() for c in lower) \
                 or any((source, lower) in reader for source in sources):
             return match.group(0)

@@ -1,0 +1,75 @@
+"""Ranking that generalizes: codes whole and in pieces, compounds, coordination, caller words,
+titles, and a "did you mean" that keeps negations."""
+
+from __future__ import annotations
+
+from kbengine.compiler import compile_kb
+from kbengine.search import search
+from kbengine.search.words import code_parts, compound_parts
+
+
+def ids(results) -> list[str]:
+    return [hit.id for hit in results.hits]
+
+
+def test_error_codes_and_ids_come_apart_into_what_callers_type() -> None:
+    assert code_parts("kb5034441") == ["kb", "5034441"]
+    assert code_parts("5.1.10") == ["5", "1", "10"]
+    assert code_parts("aadsts50076") == ["aadsts", "50076"]
+    assert code_parts("0x80070005") == ["0", "x", "80070005"]
+    assert code_parts("printer") == [] and code_parts("1000") == []
+
+
+def test_a_code_is_found_whole_and_by_its_pieces(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/update.md": "# Update KB5034441 fails\n\nThe recovery partition is too small.\n",
+        "articles/mfa.md": "# Sign-in error AADSTS50076\n\nMulti-factor authentication is required.\n",
+        "articles/other.md": "# Windows update\n\nRestart and try again.\n",
+    }))
+    assert ids(search(kb, "KB5034441"))[0] == "update"
+    assert ids(search(kb, "kb 5034441"))[0] == "update"
+    assert ids(search(kb, "aadsts50076 error"))[0] == "mfa"
+
+
+def test_a_compound_is_split_against_the_kbs_own_words() -> None:
+    words = {"schijf", "ruimte", "achtergrond", "kleur", "werkgever", "verklaring"}
+    assert compound_parts("schijfruimte", words.__contains__) == ("schijf", "ruimte")
+    assert compound_parts("achtergrondkleur", words.__contains__) == ("achtergrond", "kleur")
+    assert compound_parts("werkgeversverklaring", words.__contains__) == ("werkgever", "verklaring")
+    assert compound_parts("printer", words.__contains__) is None
+
+
+def test_dutch_compounds_find_their_parts_both_ways(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/schijf.md": "---\nlang: nl\n---\n# Schijf vol\n\nMaak ruimte vrij op de schijf.\n",
+        "articles/kleur.md": "---\nlang: nl\n---\n# Achtergrondkleur wijzigen\n\nKies een kleur.\n",
+        "articles/dia.md": "---\nlang: nl\n---\n# Dia's\n\nEen achtergrond en een kleur voor elke dia.\n",
+    }))
+    assert ids(search(kb, "schijfruimte"))[0] == "schijf"  # the query's compound, split
+    assert "kleur" in ids(search(kb, "kleur", lang="nl"))  # the document's compound, split
+
+
+def test_a_document_with_more_of_the_query_words_ranks_higher(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/order.md": "# Change the order of slides\n\nDrag a slide to its new place.\n",
+        "articles/slide.md": "# Slide\n\nA slide. Slides hold slide content: a slide title, slide notes.\n",
+    }))
+    assert ids(search(kb, "slide order"))[0] == "order"
+
+
+def test_words_callers_wrap_a_question_in_weigh_little(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/keep.md": "# Keep getting asked\n\nPlease keep trying to get help.\n",
+        "articles/vpn.md": "# VPN drops\n\nThe VPN disconnects after a minute.\n",
+    }))
+    assert ids(search(kb, "vpn keeps getting dropped please help"))[0] == "vpn"
+
+
+def test_did_you_mean_never_drops_or_slips_in_a_negation(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/a.md": "# Printer can print\n\nThe printer can print in colour; the net is fine.\n",
+        "articles/b.md": "---\nlang: nl\n---\n# Printer werkt niet\n\nDe printer werkt niet.\n",
+    }))
+    assert search(kb, "cant print").suggestion is None  # not "can print"
+    assert search(kb, "geen printr").suggestion == "geen printer"
+    assert "niet" not in (search(kb, "nuet werkt").suggestion or "nuet")
