@@ -14,6 +14,7 @@ from kbengine.search import (
     KINDS,
     QueryError,
     SearchResults,
+    learned_usage,
     record_sources,
     search,
     search_unchanged,
@@ -115,7 +116,7 @@ def command(query: tuple[str, ...], kind: str | None, tags: tuple[str, ...], lan
     folder = resolve_root(root)
     stamp = source_stamp(folder)  # taken before compiling: a file changed meanwhile shows next time
     filters: dict[str, Any] = {"kind": kind, "lang": lang, "tags": tags, "audience": audience,
-                               "limit": limit, "drafts": drafts}
+                               "limit": limit, "drafts": drafts, "usage": learned_usage(folder)}
     try:
         results = search_unchanged(folder, stamp, text, **filters)
         if results is None:  # something changed since the last search: compile, then search

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kbengine.compiler import KnowledgeBase
+    from kbengine.search.usage import Usage
 
 from kbengine.search.results import (
     AUDIENCES,
@@ -29,16 +30,17 @@ from kbengine.search.results import (
 )
 
 __all__ = ["AUDIENCES", "KINDS", "MARK_END", "MARK_START", "QueryError", "SearchHit", "SearchResults",
-           "record_sources", "search", "search_folder", "search_unchanged", "source_stamp"]
+           "learned_usage", "record_sources", "search", "search_folder", "search_unchanged", "source_stamp"]
 
 
 def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str | None = None,
            tags: Iterable[str] = (), audience: str | None = None, limit: int = 10,
-           drafts: bool = False) -> SearchResults:
+           drafts: bool = False, usage: Usage | None = None) -> SearchResults:
     """Rank the KB's articles and trees for `query`; raises QueryError for a malformed query.
 
     audience: None = everything published (what agents see), "public" = public and published
     only, "internal" = internal content only. Drafts only with drafts=True; archived never.
+    usage: what answered similar queries before (see learned_usage), lifted a little.
     """
     if kind not in (None, *KINDS):
         raise ValueError(f"kind must be None, 'article' or 'tree', not {kind!r}")
@@ -47,7 +49,7 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
     from kbengine.search.store import shared_index  # Whoosh is loaded only when a search runs
 
     found = shared_index(kb).search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
-                                    drafts=drafts, limit=limit)
+                                    drafts=drafts, limit=limit, usage=usage)
     hits = [_hit(match.shown, match.score, match.snippet) for match in found.matches]
     return SearchResults(query, hits, found.total, found.suggestion)
 
@@ -60,7 +62,8 @@ def _hit(shown: dict[str, Any], score: float, snippet: str) -> SearchHit:
 
 def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = None,
                      lang: str | None = None, tags: Iterable[str] = (), audience: str | None = None,
-                     limit: int = 10, drafts: bool = False) -> SearchResults | None:
+                     limit: int = 10, drafts: bool = False,
+                     usage: Usage | None = None) -> SearchResults | None:
     """search() on the index of the KB at `root` without compiling the KB, when the index was made
     from exactly the files of `stamp` (see source_stamp); None when anything changed."""
     from kbengine.search.store import open_unchanged
@@ -70,11 +73,27 @@ def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = N
         return None
     try:
         found = index.search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
-                             drafts=drafts, limit=limit)
+                             drafts=drafts, limit=limit, usage=usage)
     finally:
         index.close()
     hits = [_hit(match.shown, match.score, match.snippet) for match in found.matches]
     return SearchResults(query, hits, found.total, found.suggestion)
+
+
+def learned_usage(root: Path) -> Usage | None:
+    """What the KB's session records say answered which queries (see kbengine.search.usage);
+    None when there are no records to learn from."""
+    from kbengine.compiler import CACHE_DIR
+    from kbengine.search.usage import load_usage
+    from kbengine.walk.records import SessionError, sessions_folder
+
+    try:
+        folder = sessions_folder(root)
+    except SessionError:
+        return None
+    if not folder.is_dir():
+        return None
+    return load_usage(folder, root / CACHE_DIR / "search-usage.json")
 
 
 def source_stamp(root: Path) -> str:

@@ -44,6 +44,8 @@ from kbengine.search.documents import (
 from kbengine.search.query import QueryReader, suggest
 from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
+from kbengine.search.usage import Usage
+from kbengine.search.usage import query_words as usage_words
 from kbengine.search.words import COMPOUNDING, vocabulary
 
 log = logging.getLogger("kbengine")
@@ -369,8 +371,9 @@ class SearchIndex:
 
     def search(self, query: str, *, kind: str | None = None, lang: str | None = None,
                tags: Iterable[str] = (), audience: str | None = None, drafts: bool = False,
-               limit: int = 10) -> Found:
-        """Rank the documents that match `query` and pass the filters (see kbengine.search)."""
+               limit: int = 10, usage: Usage | None = None) -> Found:
+        """Rank the documents that match `query` and pass the filters (see kbengine.search);
+        with `usage`, what answered similar queries before is lifted a little."""
         if lang is not None and lang not in self.languages:
             raise QueryError(f"there is no content in '{lang}': this KB's languages are "
                              f"{', '.join(self.languages)}")
@@ -395,10 +398,12 @@ class SearchIndex:
                                                        self.norms, COORDINATION)
                     ranked = ranking.boost_titles(ranked, _ordered_words(words),
                                                   lambda number: self._title_words(searcher, number),
-                                                  TITLE_COVER, TITLE_PHRASE)[:max(1, limit)]
+                                                  TITLE_COVER, TITLE_PHRASE)
                 else:
                     ranked, total = ranking.rank_query(searcher, parsed, allowed, max(1, limit))
-                matches = self._matches(searcher, parsed, ranked, audience)
+                if usage is not None:
+                    ranked = self._lifted(searcher, ranked, usage, usage_words(query))
+                matches = self._matches(searcher, parsed, ranked[:max(1, limit)], audience)
             except Exception as error:  # whoosh fails on a few odd query shapes: say which
                 if ranking.healthy(searcher):
                     raise QueryError(f"this query cannot be run ({type(error).__name__}); "
@@ -406,6 +411,13 @@ class SearchIndex:
                 raise
             suggestion = suggest(searcher, query, public_only=audience == "public")
         return Found(matches, total, suggestion)
+
+    @staticmethod
+    def _lifted(searcher: Any, ranked: ranking.Ranked, usage: Usage, words: frozenset[str]) -> ranking.Ranked:
+        lifted = [(number, score * usage.lift(words, searcher.stored_fields(number)["key"]))
+                  for number, score in ranked]
+        lifted.sort(key=lambda item: (-item[1], item[0]))
+        return lifted
 
     def _title_words(self, searcher: Any, number: int) -> list[str]:
         """The analysed words of a document's title (and a tree's symptoms), in order."""
