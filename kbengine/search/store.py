@@ -56,6 +56,8 @@ _LOCK_WAIT = 5.0  # seconds to wait for another kb that is updating the same ind
 RERANKED = 30  # the best documents of a word query that titles may re-order
 TITLE_COVER, TITLE_PHRASE = 1.0, 1.0  # see ranking.boost_titles; tuned like COORDINATION
 COORDINATION = 1.5  # see ranking.rank_words; tuned on the tune half of benchmarks/relevance
+# A full build analyses documents in this many processes, each writing its own segment (no merge).
+BUILD_PROCESSES = max(1, min(4, os.cpu_count() or 1))
 _LEFTOVER_AGE = 600  # seconds after which an aside folder is a killed run's leftover
 
 
@@ -149,7 +151,7 @@ def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
         return ix
     try:
         ix = create_in(str(aside), schema)
-        writer = ix.writer(limitmb=128)
+        writer = ix.writer(procs=BUILD_PROCESSES, limitmb=256, multisegment=True)
         _fill(writer, documents)
         writer.commit()
         _write_meta(aside, schema_id(languages), kb.fingerprint)
