@@ -83,12 +83,17 @@ def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = N
 def learned_usage(root: Path) -> Usage | None:
     """What the KB's session records say answered which queries (see kbengine.search.usage);
     None when there are no records to learn from."""
-    from kbengine.compiler import CACHE_DIR
+    from kbengine.compiler import CACHE_DIR, CONFIG_FILE
+    from kbengine.model import Config
     from kbengine.search.usage import load_usage
     from kbengine.walk.records import SessionError, sessions_folder
 
+    try:  # reading (and validating) kb.yaml costs more than a search: only when it names a folder
+        named = "sessions:" in (root / CONFIG_FILE).read_text("utf-8", errors="replace")
+    except OSError:
+        named = False
     try:
-        folder = sessions_folder(root)
+        folder = sessions_folder(root, None if named else Config())
     except SessionError:
         return None
     if not folder.is_dir():
