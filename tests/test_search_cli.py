@@ -155,3 +155,12 @@ def test_an_edited_article_is_found_by_its_new_words_at_once(root) -> None:
     assert result.exit_code == 0, result.output
     assert [hit["id"] for hit in json.loads(result.output)["hits"]] == ["vpn"]
     assert run(root, "globalprotect").exit_code == 1
+
+
+def test_synonyms_hold_when_the_search_skips_the_compile(write_kb) -> None:
+    root = write_kb({**FILES, "kb.yaml": "title: Help\nsearch:\n  synonyms: [[vpn, tunnel]]\n"})
+    first = run(root, "tunnel", "--json")
+    second = run(root, "tunnel", "--json")  # nothing changed: the quick path
+    assert first.exit_code == second.exit_code == 0, first.output
+    assert json.loads(first.output)["hits"] == json.loads(second.output)["hits"]
+    assert json.loads(second.output)["hits"][0]["id"] == "vpn"

@@ -73,3 +73,17 @@ def test_did_you_mean_never_drops_or_slips_in_a_negation(write_kb) -> None:
     assert search(kb, "cant print").suggestion is None  # not "can print"
     assert search(kb, "geen printr").suggestion == "geen printer"
     assert "niet" not in (search(kb, "nuet werkt").suggestion or "nuet")
+
+
+def test_writers_synonyms_in_kb_yaml_find_the_other_words(write_kb) -> None:
+    root = write_kb({
+        "kb.yaml": "title: Help\nsearch:\n  synonyms:\n"
+                   "    - [mail merge, serial letter]\n    - [pst, outlook data file]\n",
+        "articles/merge.md": "# Mail merge fails\n\nThe data source is open in Excel.\n",
+        "articles/letter.md": "# Write a letter\n\nUse a template for a letter.\n",
+        "articles/repair.md": "# Repair an Outlook data file\n\nRun the inbox repair tool.\n",
+    })
+    kb = compile_kb(root)
+    assert ids(search(kb, "serial letter fails"))[0] == "merge"
+    assert ids(search(kb, "pst damaged"))[0] == "repair"
+    assert ids(search(kb, "write a letter"))[0] == "letter"  # no synonym matched: as before

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from kbengine.compiler import compile_kb
-from kbengine.search import search
+from kbengine.search import learned_usage, search
 from kbengine.search.usage import LIFT_MAX, Usage, answered_queries, load_usage, query_words
+from kbengine.walk.events import Arrival, Position, Start
+from kbengine.walk.jsonl import JsonlStore
 
 FILES = {
     "articles/vpn-home.md": "# VPN from home\n\nConnect the VPN client from home; it drops on wifi.\n",
     "articles/vpn-office.md": "# VPN in the office\n\nThe VPN client is not needed in the office.\n",
 }
-
-
-def write_record(folder: Path, name: str, events: list[dict]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), "utf-8")
 
 
 def test_the_lift_grows_with_similar_answered_queries_and_stops_at_its_bound() -> None:
@@ -44,18 +40,33 @@ def test_new_content_with_a_much_better_match_is_not_buried(write_kb) -> None:
     assert search(kb, "tunnelblick vpn client", usage=usage).hits[0].id == "tunnelblick"
 
 
-def test_solved_walks_and_opened_articles_are_read_from_the_records(tmp_path: Path) -> None:
-    folder = tmp_path / "sessions"
-    write_record(folder, "s1", [
-        {"event": "start", "format": 1, "session": "s1", "tree": "vpn", "query": "vpn drops"},
-        {"event": "answer", "state": {"tree": "vpn", "outcome": "solved"}}])
-    write_record(folder, "s2", [
-        {"event": "start", "format": 1, "session": "s2", "tree": "vpn", "query": "vpn slow"},
-        {"event": "answer", "state": {"tree": "vpn", "outcome": "escalated"}}])
-    write_record(folder, "s3", [
-        {"event": "start", "format": 1, "session": "s3", "tree": "printer"},
-        {"event": "open", "article": "toner", "query": "toner warning"}])
-    assert sorted(answered_queries(folder)) == [("toner warning", "article:toner"), ("vpn drops", "tree:vpn")]
+def walk(store: JsonlStore, tree: str, query: str, outcome: str) -> None:
+    arrival = Arrival(Position(tree, "end", "solved" if outcome == "solved" else "escalate", ""), outcome)
+    store.create(Start(at="2026-11-30T09:00:00+00:00", session=f"{tree}-{query[:3]}-{outcome}", tree=tree,
+                       query=query, arrival=arrival))
+
+
+def test_solved_walks_started_from_a_search_are_read_from_the_store(tmp_path: Path) -> None:
+    store = JsonlStore(tmp_path / "sessions")
+    walk(store, "vpn", "vpn drops", "solved")
+    walk(store, "vpn", "vpn slow", "escalated")  # not solved: answered nothing
+    walk(store, "printer", "", "solved")  # not started from a search
+    assert answered_queries(store) == [("vpn drops", "tree:vpn")]
     cache = tmp_path / "usage.json"
-    assert load_usage(folder, cache).answered == Usage.of(answered_queries(folder)).answered
+    assert load_usage(store, cache).answered == Usage.of(answered_queries(store)).answered
     assert cache.is_file()  # the next search reads the summary, not every record
+    walk(store, "vpn", "vpn drops again", "solved")
+    assert len(load_usage(store, cache).answered["tree:vpn"]) == 2  # a new session is seen
+
+
+def test_kb_search_learns_from_the_kbs_session_folder(write_kb, tmp_path: Path, monkeypatch) -> None:
+    tree = "title: VPN {}\nstart: end\nnodes:\n  end: {{solved: ok}}\n"
+    root = write_kb({"trees/home.yaml": tree.format("from home"),
+                     "trees/office.yaml": tree.format("in the office")})
+    monkeypatch.setenv("KB_SESSIONS", str(tmp_path / "sessions"))
+    assert learned_usage(root) is None  # no sessions yet
+    store = JsonlStore(tmp_path / "sessions")
+    for _ in range(3):
+        walk(store, "office", "vpn", "solved")
+    usage = learned_usage(root)
+    assert usage is not None and usage.lift(query_words("vpn"), "tree:office") == 1 + LIFT_MAX

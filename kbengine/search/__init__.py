@@ -81,24 +81,30 @@ def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = N
 
 
 def learned_usage(root: Path) -> Usage | None:
-    """What the KB's session records say answered which queries (see kbengine.search.usage);
-    None when there are no records to learn from."""
+    """What the KB's session store says answered which queries (see kbengine.search.usage);
+    None when there are no sessions to learn from."""
     from kbengine.compiler import CACHE_DIR, CONFIG_FILE
     from kbengine.model import Config
     from kbengine.search.usage import load_usage
-    from kbengine.walk.records import SessionError, sessions_folder
+    from kbengine.walk.store import folder_of, is_folder, open_store, store_url
 
-    try:  # reading (and validating) kb.yaml costs more than a search: only when it names a folder
+    try:  # reading (and validating) kb.yaml costs more than a search: only when it names a store
         named = "sessions:" in (root / CONFIG_FILE).read_text("utf-8", errors="replace")
     except OSError:
         named = False
     try:
-        folder = sessions_folder(root, None if named else Config())
-    except SessionError:
+        url = store_url(root, None if named else Config())
+        if is_folder(url) and not folder_of(url).is_dir():
+            return None
+        store = open_store(url)
+    except Exception:  # learning is a bonus: a store that cannot be opened never stops a search
         return None
-    if not folder.is_dir():
+    try:
+        return load_usage(store, root / CACHE_DIR / "search-usage.json")
+    except Exception:
         return None
-    return load_usage(folder, root / CACHE_DIR / "search-usage.json")
+    finally:
+        store.close()
 
 
 def source_stamp(root: Path) -> str:

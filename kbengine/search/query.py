@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from whoosh import fields, qparser
@@ -203,14 +203,24 @@ CALLER_WORDS = {
           "kunt moet moeten wilt willen probleem vraag help hulp ding dingen mn opeens ineens iemand",
 }
 CALLER_WORD_WEIGHT = 0.3
+SYNONYM_WEIGHT = 0.7  # a synonym's words weigh a little less than the words typed
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    return any(words[start:start + len(phrase)] == phrase for start in range(len(words) - len(phrase) + 1))
 
 
 class QueryReader:
     """Turns query text into a whoosh query over the fields of an index's languages."""
 
-    def __init__(self, schema: fields.Schema, languages: list[str]) -> None:
+    def __init__(self, schema: fields.Schema, languages: list[str],
+                 synonyms: Iterable[Iterable[str]] = ()) -> None:
         self.schema = schema
         self.languages = languages
+        # each group: phrases that mean the same, lower case, as word tuples
+        self.synonyms = [tuple(tuple(_WORDS.findall(phrase.lower())) for phrase in group)
+                         for group in synonyms]
         self._parsers: dict[tuple[Any, ...], qparser.QueryParser] = {}
         self._caller_words: dict[str, frozenset[str]] = {}
 
@@ -246,6 +256,7 @@ class QueryReader:
         parsed = _narrowing(_phrases_in_named_fields(parsed))
         if known is not None and any(lang in COMPOUNDING for lang in languages):
             parsed = self._with_compound_parts(parsed, query, known)
+        parsed = self._with_synonyms(parsed, query)
         for leaf in parsed.leaves():
             if type(leaf) is wq.Term and isinstance(leaf.text, str) \
                     and leaf.text in self._analysed_caller_words(leaf.fieldname):
@@ -269,6 +280,41 @@ class QueryReader:
         added = [wq.Term(field, token.text, boost=boost) for field, boost in boosts.items()
                  for token in self.schema[field].analyzer(" ".join(parts))]
         return wq.Or([*parsed.subqueries, *added], boost=parsed.boost)
+
+    def _matched_synonyms(self, query: str) -> list[tuple[tuple[str, ...], ...]]:
+        """The synonym groups one of whose phrases the query has, word for word."""
+        words = tuple(_WORDS.findall(query.lower()))
+        return [group for group in self.synonyms
+                if any(phrase and _contains(words, phrase) for phrase in group)]
+
+    def _with_synonyms(self, parsed: wq.Query, query: str) -> wq.Query:
+        """A query of plain words with the words of each matched synonym group added (weighed
+        SYNONYM_WEIGHT), in the fields the query's words are looked for in."""
+        if type(parsed) is not wq.Or or not self.synonyms or not _PLAIN_QUERY.fullmatch(query.strip()):
+            return parsed
+        groups = self._matched_synonyms(query)
+        if not groups:
+            return parsed
+        boosts: dict[str, float] = {}
+        for leaf in parsed.subqueries:
+            if type(leaf) is wq.Term:
+                boosts[leaf.fieldname] = max(boosts.get(leaf.fieldname, 0.0), leaf.boost)
+        words = " ".join(word for group in groups for phrase in group for word in phrase)
+        added = [wq.Term(field, token.text, boost=boost * SYNONYM_WEIGHT) for field, boost in boosts.items()
+                 for token in self.schema[field].analyzer(words)]
+        return wq.Or([*parsed.subqueries, *added], boost=parsed.boost)
+
+    def concepts(self, query: str) -> dict[str, str]:
+        """Analysed word -> its synonym group, for the query's matched groups: ranking counts a
+        group as one word, whichever of its phrases a document uses."""
+        found: dict[str, str] = {}
+        for number, group in enumerate(self._matched_synonyms(query)):
+            words = " ".join(word for phrase in group for word in phrase)
+            for field in self.schema.names():
+                analyzer = getattr(self.schema[field], "analyzer", None)
+                if field.rpartition("_")[2] in self.languages and analyzer is not None:
+                    found.update((token.text, f"synonyms:{number}") for token in analyzer(words))
+        return found
 
     def _analysed_caller_words(self, field: str) -> frozenset[str]:
         """CALLER_WORDS of every language, as the field's analyser indexes them (a Dutch caller

@@ -118,13 +118,14 @@ def word_terms(parsed: wq.Query, schema: Any, boost: float = 1.0) -> list[tuple[
 
 def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[int], limit: int,
                norms: Callable[[Any, Any, int, str], Sequence[float]],
-               coordination: float = 0.0) -> tuple[Ranked, int]:
+               coordination: float = 0.0, concepts: dict[str, str] | None = None) -> tuple[Ranked, int]:
     """Whoosh's BM25F ranking of a words-only query, summed term by term over whole posting blocks.
 
     The same scores as whoosh's own matchers (and so the same order), several times faster
     because no per-document matcher tree is walked; the total comes exact, for free. With
     `coordination`, a score is multiplied by (words matched / words the KB has) ** coordination,
     so a document with more of the distinct query words ranks higher than one that repeats one.
+    `concepts` maps words that mean the same (synonyms) to one name: any of them counts as one.
     """
     k1 = searcher.weighting.K1
     everything = len(allowed) == searcher.doc_count_all()  # then no need to look each one up
@@ -134,7 +135,8 @@ def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[
     rarity: dict[int, float] = {}  # bit -> the word's idf where it is most common: rare words count more
     weight: dict[int, float] = {}  # bit -> the word's highest boost: weighed-down words count less
     for field, text, boost in terms:
-        bit = bits.setdefault(text, 1 << len(bits))
+        concept = concepts.get(text, text) if concepts else text
+        bit = bits.setdefault(concept, 1 << len(bits))
         idf = searcher.idf(field, text)
         if coordination and searcher.doc_frequency(field, text):
             rarity[bit] = min(rarity.get(bit, idf), idf)

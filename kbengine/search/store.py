@@ -92,11 +92,12 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _write_meta(folder: Path, schema: str, fingerprint: str, sources: str | None = None) -> None:
+def _write_meta(folder: Path, schema: str, fingerprint: str, sources: str | None = None,
+                synonyms: list[list[str]] | None = None) -> None:
     aside = folder / f"{_META}.{os.getpid()}.tmp"
-    record = {"schema": schema, "fingerprint": fingerprint}
-    if sources is not None:
-        record["sources"] = sources
+    record: dict[str, Any] = {"schema": schema, "fingerprint": fingerprint}
+    if sources is not None:  # with the synonyms, what a search without a compile needs of the KB
+        record["sources"], record["synonyms"] = sources, synonyms or []
     aside.write_text(json.dumps(record), "utf-8")
     os.replace(aside, folder / _META)
 
@@ -218,24 +219,25 @@ def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
     meta = _read_meta(folder)
     languages = _languages(kb, meta)
     wanted_schema = schema_id(languages)
+    synonyms = writers_synonyms(kb)
     if meta is None or meta.get("schema") != wanted_schema:
         if meta is None and folder.exists():
             log.warning("kb: the search index in %s is incomplete; rebuilding it", folder)
-        return SearchIndex(_rebuild(kb, languages), kb, languages), IndexUpdate(rebuilt=True)
+        return SearchIndex(_rebuild(kb, languages), kb, languages, synonyms), IndexUpdate(rebuilt=True)
     try:
         ix = open_dir(str(folder))
         update = IndexUpdate()
         if meta.get("fingerprint") != kb.fingerprint:
             update = _catch_up(ix, kb, languages)
             _write_meta(folder, wanted_schema, kb.fingerprint)
-        return SearchIndex(ix, kb, languages), update
+        return SearchIndex(ix, kb, languages, synonyms), update
     except LockError:
         log.warning("kb: another kb is updating the search index; results may be a little out of date")
-        return SearchIndex(open_dir(str(folder)), kb, languages), IndexUpdate()
+        return SearchIndex(open_dir(str(folder)), kb, languages, synonyms), IndexUpdate()
     except Exception as error:  # whoosh raises many kinds on damaged files
         log.warning("kb: the search index in %s is damaged (%s); rebuilding it",
                     folder, type(error).__name__)
-        return SearchIndex(_rebuild(kb, languages), kb, languages), IndexUpdate(rebuilt=True)
+        return SearchIndex(_rebuild(kb, languages), kb, languages, synonyms), IndexUpdate(rebuilt=True)
 
 
 def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
@@ -246,6 +248,17 @@ def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
         if str(meta.get("schema", "")).startswith(f"{SCHEMA_VERSION}:") and recorded:
             return recorded.split(",")
     return kb_languages(kb) or [kb.config.default_language]
+
+
+def writers_synonyms(kb: KnowledgeBase) -> list[list[str]]:
+    """The synonym groups in kb.yaml (`search: synonyms: [[pst, outlook data file], ...]`);
+    groups that are not lists of words are left out."""
+    settings = kb.config.extra.get("search")
+    groups = settings.get("synonyms") if isinstance(settings, dict) else None
+    if not isinstance(groups, list):
+        return []
+    return [[phrase for phrase in group if isinstance(phrase, str) and phrase.strip()]
+            for group in groups if isinstance(group, list) and len(group) > 1]
 
 
 def source_stamp(root: Path) -> str:
@@ -281,7 +294,8 @@ def record_sources(kb: KnowledgeBase, stamp: str) -> None:
     folder = index_folder(kb.root)
     meta = _read_meta(folder)
     if meta is not None and meta.get("fingerprint") == kb.fingerprint:
-        _write_meta(folder, str(meta.get("schema", "")), kb.fingerprint, sources=stamp)
+        _write_meta(folder, str(meta.get("schema", "")), kb.fingerprint, sources=stamp,
+                    synonyms=writers_synonyms(kb))
 
 
 def open_unchanged(root: Path, stamp: str) -> SearchIndex | None:
@@ -293,7 +307,9 @@ def open_unchanged(root: Path, stamp: str) -> SearchIndex | None:
         return None
     languages = str(meta["schema"]).partition(":")[2].split(",")
     try:
-        return SearchIndex(open_dir(str(folder)), None, languages)
+        synonyms = meta.get("synonyms")
+        return SearchIndex(open_dir(str(folder)), None, languages,
+                           synonyms if isinstance(synonyms, list) else [])
     except Exception:  # damaged or being replaced: the slow path repairs it
         return None
 
@@ -351,11 +367,12 @@ def shared_index(kb: KnowledgeBase) -> SearchIndex:
 class SearchIndex:
     """An open index of one compiled KB; `search` runs one query with filters."""
 
-    def __init__(self, ix: Any, kb: KnowledgeBase | None, languages: list[str]) -> None:
+    def __init__(self, ix: Any, kb: KnowledgeBase | None, languages: list[str],
+                 synonyms: Iterable[Iterable[str]] = ()) -> None:
         self.ix = ix
         self.kb = kb
         self.languages = languages
-        self.queries = QueryReader(ix.schema, languages)
+        self.queries = QueryReader(ix.schema, languages, synonyms)
         self._searcher: Any = None  # opened on the first search, kept for the next ones
         self._allowed: dict[tuple[Any, ...], set[int]] = {}  # never changed once made
         self._field_norms: dict[tuple[int, str], list[float]] = {}
@@ -397,7 +414,7 @@ class SearchIndex:
                 words = ranking.word_terms(parsed, searcher.schema)
                 if words is not None:  # plain words, by far the most common query
                     ranked, total = ranking.rank_words(searcher, words, allowed, max(limit, RERANKED),
-                                                       self.norms, COORDINATION)
+                                                       self.norms, COORDINATION, self.queries.concepts(query))
                     ranked = ranking.boost_titles(ranked, _ordered_words(words),
                                                   lambda number: self._title_words(searcher, number),
                                                   TITLE_COVER, TITLE_PHRASE)

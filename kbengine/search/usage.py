@@ -1,9 +1,8 @@
 """Learning from use: articles and trees that answered similar queries before rank a little higher.
 
-What the session records say is read through one function, `answered_queries`: a walk whose
+What the session store says is read through one function, `answered_queries`: a walk whose
 start event has the `query` the agent searched with and that ended `solved` answered that query
-with its tree; an event with an `article` and a `query` (an article opened from a search)
-answered it with that article. The lift is bounded: at most LIFT_MAX (x1.5) for a document that
+with its tree. The lift is bounded: at most LIFT_MAX (x1.5) for a document that
 answered the very same words several times, so new content with a better match is never buried,
 and only documents the query already finds are lifted.
 """
@@ -14,6 +13,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kbengine.walk.store import folder_of, is_folder
+
+if TYPE_CHECKING:
+    from kbengine.walk.store import SessionStore
 
 LIFT_MAX = 0.5  # a score is multiplied by at most 1 + LIFT_MAX
 _ENOUGH = 3  # this many similar answered queries give the whole lift
@@ -51,40 +56,31 @@ class Usage:
         return 1.0 + LIFT_MAX * min(1.0, similar / _ENOUGH)
 
 
-def answered_queries(folder: Path) -> list[tuple[str, str]]:
-    """(query, `kind:id`) for every walk solved after a search and every article opened from one,
-    in the session records of `folder`."""
-    from kbengine.walk.records import SessionError, list_sessions
-
+def answered_queries(store: SessionStore) -> list[tuple[str, str]]:
+    """(query, `tree:id`) for every walk in `store` that started from a search and ended solved."""
     pairs: list[tuple[str, str]] = []
-    try:
-        sessions = list_sessions(folder)
-    except SessionError:
-        return pairs
-    for session in sessions:
-        query = session.start.get("query")
-        if isinstance(query, str) and query.strip() and session.outcome == "solved" and session.tree:
+    for session in store.sessions():
+        query = session.start.query
+        if query.strip() and session.outcome == "solved" and session.tree:
             pairs.append((query, f"tree:{session.tree}"))
-        for event in session.events:
-            opened, asked = event.get("article"), event.get("query")
-            if isinstance(opened, str) and isinstance(asked, str) and asked.strip():
-                pairs.append((asked, f"article:{opened}"))
     return pairs
 
 
-def load_usage(folder: Path, cache: Path) -> Usage:
-    """The Usage of the records in `folder`, kept in the file `cache` while no record changes
-    (reading every record for each search would cost more than the search)."""
+def load_usage(store: SessionStore, cache: Path) -> Usage:
+    """The Usage of the sessions in `store`, kept in the file `cache` while the sessions are the
+    same (reading every record for each search would cost more than the search)."""
     import hashlib
     import json
     import os
 
-    digest = hashlib.blake2b(str(folder).encode(), digest_size=16)
-    if folder.is_dir():
-        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
-            if entry.name.endswith(".jsonl"):
-                status = entry.stat()
-                digest.update(f"{entry.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    digest = hashlib.blake2b(store.url.encode(), digest_size=16)
+    if is_folder(store.url):  # a record grows as a walk goes on: its size and time tell
+        folder = folder_of(store.url)
+        for entry in sorted(os.scandir(folder) if folder.is_dir() else (), key=lambda entry: entry.name):
+            status = entry.stat()
+            digest.update(f"{entry.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    else:  # a database: its sessions and their events, counted
+        digest.update(repr(store.ids()).encode())
     stamp = digest.hexdigest()
     try:
         kept = json.loads(cache.read_text("utf-8"))
@@ -92,7 +88,7 @@ def load_usage(folder: Path, cache: Path) -> Usage:
             return Usage.of((query, key) for query, key in kept["pairs"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    pairs = answered_queries(folder)
+    pairs = answered_queries(store)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         aside = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
