@@ -87,3 +87,21 @@ def test_writers_synonyms_in_kb_yaml_find_the_other_words(write_kb) -> None:
     assert ids(search(kb, "serial letter fails"))[0] == "merge"
     assert ids(search(kb, "pst damaged"))[0] == "repair"
     assert ids(search(kb, "write a letter"))[0] == "letter"  # no synonym matched: as before
+
+
+def test_abbreviations_are_mined_from_how_the_content_defines_them() -> None:
+    from kbengine.search.words import abbreviations
+
+    text = ("Open Outlook Web App (OWA). Run the Office Customization Tool (OCT). A non-delivery "
+            "report (NDR) came back. Repair your Personal Folders file (.pst). Teams (preview).")
+    assert abbreviations(text) == {("owa", "outlook web app"), ("oct", "office customization tool"),
+                                   ("ndr", "non delivery report"), ("pst", "personal folders file")}
+
+
+def test_an_abbreviation_the_content_defines_finds_the_words_it_stands_for(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/about.md": "# About mail\n\nYou can read mail in Outlook Web App (OWA) too.\n",
+        "articles/options.md": "# Outlook Web App options page fails\n\nThe page shows error 400.\n",
+        "articles/other.md": "# Options for printing\n\nChoose the paper size.\n",
+    }))
+    assert ids(search(kb, "owa options"))[0] == "options"

@@ -27,7 +27,7 @@ from kbengine.search.words import COMPOUNDING, CodePartsFilter, compound_words
 if TYPE_CHECKING:
     from kbengine.compiler import KnowledgeBase
 
-SCHEMA_VERSION = 4  # bump when the fields or the analysis change: forces a full rebuild
+SCHEMA_VERSION = 5  # bump when the fields or the analysis change: forces a full rebuild
 
 # Ranked per-language fields, their texts and weight: the words people type are in titles,
 # tree symptoms and tags far more often than deep in a body. A plain word is looked up in each,

@@ -46,7 +46,7 @@ from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
 from kbengine.search.usage import Usage
 from kbengine.search.usage import query_words as usage_words
-from kbengine.search.words import COMPOUNDING, vocabulary
+from kbengine.search.words import COMPOUNDING, abbreviations, vocabulary
 
 log = logging.getLogger("kbengine")
 
@@ -92,10 +92,10 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _write_meta(folder: Path, schema: str, fingerprint: str, sources: str | None = None,
-                synonyms: list[list[str]] | None = None) -> None:
+def _write_meta(folder: Path, schema: str, fingerprint: str, mined: list[list[Any]],
+                sources: str | None = None, synonyms: list[list[str]] | None = None) -> None:
     aside = folder / f"{_META}.{os.getpid()}.tmp"
-    record: dict[str, Any] = {"schema": schema, "fingerprint": fingerprint}
+    record: dict[str, Any] = {"schema": schema, "fingerprint": fingerprint, "mined": mined}
     if sources is not None:  # with the synonyms, what a search without a compile needs of the KB
         record["sources"], record["synonyms"] = sources, synonyms or []
     aside.write_text(json.dumps(record), "utf-8")
@@ -112,12 +112,37 @@ class IndexUpdate:
     removed: int = 0
 
 
-def _fill(writer: Any, documents: Iterable[dict[str, Any]]) -> int:
+def _fill(writer: Any, documents: Iterable[dict[str, Any]], mined: dict[tuple[str, str], int]) -> int:
+    """Add the documents; the abbreviations their texts define are counted into `mined`."""
     count = 0
     for document in documents:
+        shown = document.get("shown") or {}
+        for text in (shown.get("title", ""), shown.get("summary", ""), shown.get("body", "")):
+            for pair in abbreviations(text):
+                mined[pair] = mined.get(pair, 0) + 1
         writer.update_document(**document)
         count += 1
     return count
+
+
+def _mined(meta: dict[str, Any] | None) -> dict[tuple[str, str], int]:
+    """The abbreviations the index's record says its documents define, with how often."""
+    kept = meta.get("mined") if meta else None
+    return {(str(entry[0]), str(entry[1])): int(entry[2]) for entry in kept or []
+            if isinstance(entry, list) and len(entry) == 3}
+
+
+def _mined_list(mined: dict[tuple[str, str], int]) -> list[list[Any]]:
+    return [[short, long, count] for (short, long), count in sorted(mined.items())]
+
+
+def mined_synonyms(meta: dict[str, Any] | None) -> list[list[str]]:
+    """[abbreviation, what it stands for] groups: each abbreviation's most frequent meaning."""
+    best: dict[str, tuple[int, str]] = {}
+    for (short, long), count in _mined(meta).items():
+        if short not in best or (count, long) > best[short]:
+            best[short] = (count, long)
+    return [[short, long] for short, (_, long) in sorted(best.items())]
 
 
 def _sweep_leftovers(base: Path) -> None:
@@ -147,15 +172,16 @@ def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
                     folder, error.strerror or error)
         ix = RamStorage().create_index(schema)
         writer = ix.writer()
-        _fill(writer, documents)
+        _fill(writer, documents, {})
         writer.commit()
         return ix
     try:
         ix = create_in(str(aside), schema)
         writer = ix.writer(procs=BUILD_PROCESSES, limitmb=256, multisegment=True)
-        _fill(writer, documents)
+        mined: dict[tuple[str, str], int] = {}
+        _fill(writer, documents, mined)
         writer.commit()
-        _write_meta(aside, schema_id(languages), kb.fingerprint)
+        _write_meta(aside, schema_id(languages), kb.fingerprint, _mined_list(mined))
         _swap_in(aside, folder)
     finally:
         if aside.exists():
@@ -185,8 +211,10 @@ def _swap_in(aside: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str]) -> IndexUpdate:
-    """Re-index the documents whose hash changed, add new ones and delete removed ones."""
+def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str],
+              mined: dict[tuple[str, str], int]) -> IndexUpdate:
+    """Re-index the documents whose hash changed, add new ones and delete removed ones; the
+    abbreviations they define are added to `mined` (a full rebuild forgets removed ones)."""
     wanted = {f"{kind}:{item.id}": (kind, item) for kind, item in indexed_items(kb)}
     writer = ix.writer(timeout=_LOCK_WAIT)
     try:
@@ -202,7 +230,7 @@ def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str]) -> IndexUp
         def known(word: str) -> bool:
             return ("words_public", word) in reader or ("words_other", word) in reader
 
-        _fill(writer, (as_document(*wanted[key], languages, known) for key in (*changed, *added)))
+        _fill(writer, (as_document(*wanted[key], languages, known) for key in (*changed, *added)), mined)
     except BaseException:
         writer.cancel()
         raise
@@ -219,25 +247,36 @@ def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
     meta = _read_meta(folder)
     languages = _languages(kb, meta)
     wanted_schema = schema_id(languages)
-    synonyms = writers_synonyms(kb)
     if meta is None or meta.get("schema") != wanted_schema:
         if meta is None and folder.exists():
             log.warning("kb: the search index in %s is incomplete; rebuilding it", folder)
-        return SearchIndex(_rebuild(kb, languages), kb, languages, synonyms), IndexUpdate(rebuilt=True)
+        return _rebuilt(kb, languages), IndexUpdate(rebuilt=True)
     try:
         ix = open_dir(str(folder))
         update = IndexUpdate()
         if meta.get("fingerprint") != kb.fingerprint:
-            update = _catch_up(ix, kb, languages)
-            _write_meta(folder, wanted_schema, kb.fingerprint)
-        return SearchIndex(ix, kb, languages, synonyms), update
+            mined = _mined(meta)
+            update = _catch_up(ix, kb, languages, mined)
+            _write_meta(folder, wanted_schema, kb.fingerprint, _mined_list(mined))
+            meta = _read_meta(folder)
+        return SearchIndex(ix, kb, languages, _synonyms(kb, meta)), update
     except LockError:
         log.warning("kb: another kb is updating the search index; results may be a little out of date")
-        return SearchIndex(open_dir(str(folder)), kb, languages, synonyms), IndexUpdate()
+        return SearchIndex(open_dir(str(folder)), kb, languages, _synonyms(kb, meta)), IndexUpdate()
     except Exception as error:  # whoosh raises many kinds on damaged files
         log.warning("kb: the search index in %s is damaged (%s); rebuilding it",
                     folder, type(error).__name__)
-        return SearchIndex(_rebuild(kb, languages), kb, languages, synonyms), IndexUpdate(rebuilt=True)
+        return _rebuilt(kb, languages), IndexUpdate(rebuilt=True)
+
+
+def _rebuilt(kb: KnowledgeBase, languages: list[str]) -> SearchIndex:
+    ix = _rebuild(kb, languages)
+    return SearchIndex(ix, kb, languages, _synonyms(kb, _read_meta(index_folder(kb.root))))
+
+
+def _synonyms(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[list[str]]:
+    """The writers' synonym groups, then the abbreviations the content defines."""
+    return [*writers_synonyms(kb), *mined_synonyms(meta)]
 
 
 def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
@@ -294,8 +333,8 @@ def record_sources(kb: KnowledgeBase, stamp: str) -> None:
     folder = index_folder(kb.root)
     meta = _read_meta(folder)
     if meta is not None and meta.get("fingerprint") == kb.fingerprint:
-        _write_meta(folder, str(meta.get("schema", "")), kb.fingerprint, sources=stamp,
-                    synonyms=writers_synonyms(kb))
+        _write_meta(folder, str(meta.get("schema", "")), kb.fingerprint, _mined_list(_mined(meta)),
+                    sources=stamp, synonyms=_synonyms(kb, meta))
 
 
 def open_unchanged(root: Path, stamp: str) -> SearchIndex | None:

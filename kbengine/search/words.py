@@ -82,3 +82,43 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
     for text in texts:
         words.update(word.lower() for word in _WORD.findall(text))
     return words
+
+
+_SMALL = frozenset({"of", "the", "and", "for", "on", "a", "an", "in", "to", "van", "de", "het", "en", "voor"})
+_DEFINED = re.compile(r"((?:[\w'’-]+\s+){1,7}?[\w'’-]+)\s+\((\.?[A-Za-z][A-Za-z0-9]{1,7})\)")
+
+
+def abbreviations(text: str) -> set[tuple[str, str]]:
+    """(abbreviation, what it stands for) as a text defines them: "Outlook Web App (OWA)",
+    "non-delivery report (NDR)", "Personal Folders file (.pst)"."""
+    found: set[tuple[str, str]] = set()
+    for match in _DEFINED.finditer(text):
+        words, short = re.split(r"[\s-]+", match.group(1).strip()), match.group(2)
+        if short.startswith("."):  # a file type: "Personal Folders file (.pst)"
+            named: list[str] = []
+            if words[-1].lower() in ("file", "files", "bestand", "bestanden"):
+                for word in reversed(words[:-1][-2:]):
+                    if not word[:1].isupper():
+                        break
+                    named.insert(0, word)
+            if named:
+                found.add((short[1:].lower(), " ".join([*named, words[-1]]).lower()))
+            continue
+        letters = [letter.lower() for letter in short if letter.isupper()]
+        if len(letters) < 2 or len(letters) != sum(letter.isalpha() for letter in short):
+            continue  # only all-capital abbreviations: "OWA", not "Teams"
+        taken: list[str] = []
+        wanted = list(reversed(letters))
+        for word in reversed(words):
+            if not wanted:
+                break
+            if word.lower() in _SMALL and taken:
+                taken.append(word)
+                continue
+            if word[:1].lower() != wanted[0]:
+                break
+            taken.append(word)
+            wanted.pop(0)
+        if not wanted and taken:
+            found.add((short.lower(), " ".join(reversed(taken)).lower()))
+    return found
