@@ -1,10 +1,12 @@
-"""Searching the KB: the one code path behind `kb search`, the walk's first question and `kb serve`.
+"""Searching the KB: the one code path behind `kb search`, the walk's first question and any other
+front end (no click here).
 
     from kbengine.search import search
     results = search(kb, "printer says offline", lang="en", audience="public")
+    results.as_dict()  # the JSON shape `kb search --json` prints
 
 Snippets are plain text with each matched word marked as [[word]]; `SearchHit.snippet_parts()`
-splits them for a renderer. The query syntax is described in docs/search.md.
+splits them for a renderer. The query syntax and the ranking are described in docs/search.md.
 """
 
 from __future__ import annotations
