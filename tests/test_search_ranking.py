@@ -105,3 +105,18 @@ def test_an_abbreviation_the_content_defines_finds_the_words_it_stands_for(write
         "articles/other.md": "# Options for printing\n\nChoose the paper size.\n",
     }))
     assert ids(search(kb, "owa options"))[0] == "options"
+
+
+def test_the_help_sites_search_weighs_the_same_fields(write_kb, tmp_path) -> None:
+    from kbengine.site import build_site
+
+    root = write_kb({
+        "articles/vpn.md": "---\ntitle: Connect to the VPN\nsummary: Use GlobalProtect from home.\n---\n"
+                           "Open it.\n",
+        "trees/vpn.yaml": "title: VPN does not connect\nsummary: It fails.\nsymptoms: [vpn not working]\n"
+                          "start: end\nnodes:\n  end: {solved: Fixed.}\n",
+    })
+    build_site(compile_kb(root), tmp_path / "site", search=False)
+    pages = "".join(path.read_text("utf-8") for path in (tmp_path / "site").rglob("*.html"))
+    assert '<p class="lead" data-pagefind-weight="5">Use GlobalProtect from home.</p>' in pages
+    assert '<p class="symptoms" data-pagefind-weight="7">' in pages
