@@ -164,3 +164,12 @@ def test_synonyms_hold_when_the_search_skips_the_compile(write_kb) -> None:
     assert first.exit_code == second.exit_code == 0, first.output
     assert json.loads(first.output)["hits"] == json.loads(second.output)["hits"]
     assert json.loads(second.output)["hits"][0]["id"] == "vpn"
+
+
+def test_a_damaged_index_is_rebuilt_even_when_no_file_changed(root) -> None:
+    assert run(root, "globalprotect").exit_code == 0
+    for segment in (root / ".kb" / "index").glob("*.seg"):
+        segment.write_bytes(b"damaged")
+    result = run(root, "globalprotect", "--json")
+    assert result.exit_code == 0, result.output
+    assert [hit["id"] for hit in json.loads(result.output)["hits"]] == ["vpn"]

@@ -48,10 +48,20 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
         raise ValueError(f"kind must be None, 'article' or 'tree', not {kind!r}")
     if audience not in (None, *AUDIENCES):
         raise ValueError(f"audience must be None, 'public' or 'internal', not {audience!r}")
-    from kbengine.search.store import shared_index  # Whoosh is loaded only when a search runs
+    from kbengine.search.store import repaired_index, shared_index  # Whoosh loads only when a search runs
 
-    found = shared_index(kb).search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
-                                    drafts=drafts, limit=limit, usage=usage)
+    filters: dict[str, Any] = {"kind": kind, "lang": lang, "tags": tuple(tags), "audience": audience,
+                               "drafts": drafts, "limit": limit, "usage": usage}
+    try:
+        found = shared_index(kb).search(query, **filters)
+    except QueryError:
+        raise
+    except Exception:  # a damaged segment shows only when it is read: rebuild, then search again
+        index = repaired_index(kb)
+        try:
+            found = index.search(query, **filters)
+        finally:
+            index.close()
     hits = [_hit(match.shown, match.score, match.snippet) for match in found.matches]
     return SearchResults(query, hits, found.total, found.suggestion)
 
@@ -76,6 +86,10 @@ def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = N
     try:
         found = index.search(query, kind=kind, lang=lang, tags=tuple(tags), audience=audience,
                              drafts=drafts, limit=limit, usage=usage)
+    except QueryError:
+        raise
+    except Exception:  # a damaged index: the compiled path checks it and rebuilds it
+        return None
     finally:
         index.close()
     hits = [_hit(match.shown, match.score, match.snippet) for match in found.matches]

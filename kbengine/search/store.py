@@ -381,6 +381,18 @@ def _stamp(folder: Path) -> tuple[int, int, int] | None:
     return status.st_ino, status.st_mtime_ns, status.st_size
 
 
+def repaired_index(kb: KnowledgeBase) -> SearchIndex:
+    """A whole new index for `kb`, after a search found the one on disk damaged (its record and
+    table of contents can be whole while a segment is not)."""
+    folder = index_folder(kb.root)
+    with _kept_lock:
+        kept = _kept.pop(folder, None)
+        if kept is not None:
+            kept[1].close()
+    log.warning("kb: the search index in %s is damaged; rebuilding it", folder)
+    return _rebuilt(kb, kb_languages(kb) or [kb.config.default_language])
+
+
 def shared_index(kb: KnowledgeBase) -> SearchIndex:
     """The KB's index, up to date and kept open for the next search while neither KB nor index change."""
     folder = index_folder(kb.root)
