@@ -70,3 +70,15 @@ def test_kb_search_learns_from_the_kbs_session_folder(write_kb, tmp_path: Path, 
         walk(store, "office", "vpn", "solved")
     usage = learned_usage(root)
     assert usage is not None and usage.lift(query_words("vpn"), "tree:office") == 1 + LIFT_MAX
+
+
+def test_the_quick_check_for_sessions_looks_where_the_store_keeps_them(tmp_path: Path, monkeypatch) -> None:
+    from kbengine.model import Config
+    from kbengine.search import _default_sessions_folder
+    from kbengine.walk.store import store_url
+
+    for name in ("KB_DATABASE_URL", "KB_SESSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    root = tmp_path / "IT Help Desk"
+    assert _default_sessions_folder(root) == Path(store_url(root, Config()))

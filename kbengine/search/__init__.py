@@ -99,15 +99,21 @@ def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = N
 def learned_usage(root: Path) -> Usage | None:
     """What the KB's session store says answered which queries (see kbengine.search.usage);
     None when there are no sessions to learn from."""
+    import os
+
     from kbengine.compiler import CACHE_DIR, CONFIG_FILE
-    from kbengine.model import Config
-    from kbengine.search.usage import load_usage
-    from kbengine.walk.store import folder_of, is_folder, open_store, store_url
 
     try:  # reading (and validating) kb.yaml costs more than a search: only when it names a store
         named = "sessions:" in (root / CONFIG_FILE).read_text("utf-8", errors="replace")
     except OSError:
         named = False
+    if not (named or os.environ.get("KB_DATABASE_URL") or os.environ.get("KB_SESSIONS")) \
+            and not _default_sessions_folder(root).is_dir():
+        return None  # nothing recorded yet: no need to load the session store's modules
+    from kbengine.model import Config
+    from kbengine.search.usage import load_usage
+    from kbengine.walk.store import folder_of, is_folder, open_store, store_url
+
     try:
         url = store_url(root, None if named else Config())
         if is_folder(url) and not folder_of(url).is_dir():
@@ -121,6 +127,17 @@ def learned_usage(root: Path) -> Usage | None:
         return None
     finally:
         store.close()
+
+
+def _default_sessions_folder(root: Path) -> Path:
+    """Where the session store of a KB with no store configured lives (kbengine.walk.store.store_url
+    says the same; here without loading it)."""
+    import os
+
+    from kbengine.read.slugs import slugify
+
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data).expanduser() / "kbengine" / "sessions" / (slugify(root.name) or "kb")
 
 
 def source_stamp(root: Path) -> str:

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kbengine.walk.store import folder_of, is_folder
-
 if TYPE_CHECKING:
     from kbengine.walk.store import SessionStore
 
@@ -72,6 +70,8 @@ def load_usage(store: SessionStore, cache: Path) -> Usage:
     import hashlib
     import json
     import os
+
+    from kbengine.walk.store import folder_of, is_folder
 
     digest = hashlib.blake2b(store.url.encode(), digest_size=16)
     if is_folder(store.url):  # a record grows as a walk goes on: its size and time tell
