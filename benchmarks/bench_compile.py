@@ -35,7 +35,7 @@ import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
 from kbengine.compiler import compile_kb
-from kbengine.cli.check import format_text
+from kbengine.cli.output import format_text
 kb = compile_kb(Path(sys.argv[1]))
 report = format_text(kb.diagnostics, len(kb.files))
 seconds = time.perf_counter() - started

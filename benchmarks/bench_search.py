@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from generate import generate  # noqa: E402
 
-from kbengine.compiler import KnowledgeBase, compile_kb  # noqa: E402
+from kbengine.compiler import compile_kb  # noqa: E402
+from kbengine.kb import KnowledgeBase  # noqa: E402
 from kbengine.search.index import index_folder, open_index, plain_text  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "officedocs-support"

@@ -16,7 +16,7 @@ from tests.conftest import REPO
 def problems(name: str, text: str) -> list[tuple[int, int, str]]:
     doc, syntax = parse_yaml(text, "x.yaml")
     assert doc is not None and syntax == []
-    return [(d.line, d.col, d.message) for d in schema.validate(name, doc, "x.yaml", "error")]
+    return [(d.line, d.col, d.message) for d in schema.validate(name, doc, "x.yaml")]
 
 
 @pytest.mark.parametrize("name", schema.SCHEMA_NAMES)
@@ -66,5 +66,5 @@ def test_error_fields_are_the_top_level_keys_with_bad_values() -> None:
 def test_bundled_kb_yaml_matches_the_schema() -> None:
     doc, syntax = parse_yaml((REPO / "kb.yaml").read_text("utf-8"), "kb.yaml")
     assert doc is not None and syntax == []
-    assert schema.validate("kb", doc, "kb.yaml", "error") == []
+    assert schema.validate("kb", doc, "kb.yaml") == []
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from kbengine.cli.options import json_option, open_kb, print_json, root_option
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Tree
 from kbengine.read.slugs import slugify
 from kbengine.scaffold import ID_PATTERN, SKELETONS, Draft, article_text, clean_title, tree_text

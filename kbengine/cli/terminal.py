@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.walk.engine import Walk, WalkError
 
 _PANEL_TITLES = {"ask": "Question", "do": "Action", "solved": "Solved", "escalate": "Escalation",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.walk.engine import Walk, WalkError, drive, quoted, replay
 from kbengine.walk.handover import handover, handover_markdown
 from kbengine.walk.records import (

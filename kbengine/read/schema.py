@@ -10,7 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from kbengine.model import Diagnostic, Severity
+from kbengine.check.registry import diagnostic
+from kbengine.model import Diagnostic
 from kbengine.read.yamlfile import YamlDocument
 
 SCHEMA_NAMES = ("article", "tree", "kb")
@@ -33,14 +34,13 @@ def _validator(name: str) -> Any:
     return Draft202012Validator(load_schema(name))
 
 
-def validate(name: str, doc: YamlDocument, rel: str, severity: Severity,
-             code: str = "KB201") -> list[Diagnostic]:
+def validate(name: str, doc: YamlDocument, rel: str, code: str = "KB201") -> list[Diagnostic]:
     """Check `doc.data` against schema `name`; one located diagnostic per problem."""
     diagnostics = []
     for error in sorted(_validator(name).iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
         for path, message, on_key in _explain(error):
             line, col = doc.locate(path, key=on_key)
-            diagnostics.append(Diagnostic(rel, line, col, code, severity, message, _hint(error)))
+            diagnostics.append(diagnostic(code, rel, line, col, message, _hint(error)))
     return diagnostics
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
+from kbengine.check.registry import diagnostic
 from kbengine.model import (
     Answer,
     Article,
@@ -40,7 +42,7 @@ def content_hash(data: bytes) -> str:
 def decode(data: bytes, rel: str) -> tuple[str | None, list[Diagnostic]]:
     """UTF-8 text of a file (a BOM is dropped), or a located diagnostic."""
     if not data.strip():
-        return None, [Diagnostic(rel, 1, 1, "KB102", "error", "the file is empty",
+        return None, [diagnostic("KB102", rel, 1, 1, "the file is empty",
                                  "add content or delete the file")]
     try:
         return data.decode("utf-8-sig"), []
@@ -48,10 +50,10 @@ def decode(data: bytes, rel: str) -> tuple[str | None, list[Diagnostic]]:
         before = data[: error.start]
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
-        return None, [Diagnostic(
-            rel, line, col, "KB101", "error",
-            f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} cannot be read)",
-            "save the file as UTF-8 in your editor")]
+        byte = data[error.start]
+        return None, [diagnostic("KB101", rel, line, col,
+                                 f"the file is not UTF-8 text (byte 0x{byte:02x} cannot be read)",
+                                 "save the file as UTF-8 in your editor")]
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, str, int]:
@@ -79,11 +81,11 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
         if parsed is not None and isinstance(parsed.data, dict):
             doc, meta = parsed, parsed.data
         elif parsed is not None and parsed.data is not None:
-            diagnostics.append(Diagnostic(rel, front_line, 1, "KB201", "error",
+            diagnostics.append(diagnostic("KB201", rel, front_line, 1,
                                           "the front matter must be key: value lines",
                                           "start each line with a field name and a colon"))
     if meta:
-        for problem in schema.validate("article", doc, rel, "warning", code="KB203"):
+        for problem in schema.validate("article", doc, rel, code="KB203"):
             diagnostics.append(_with_default(problem))
         for name in schema.error_fields("article", meta):
             meta.pop(name, None)  # a foreign value falls back to the default
@@ -91,8 +93,8 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
     body, heading_title = _take_title_heading(body)
     headings, links = scan_body(body, body_line)
     for number in crowded_lines(body, body_line):
-        diagnostics.append(Diagnostic(
-            rel, number, 1, "KB108", "warning",
+        diagnostics.append(diagnostic(
+            "KB108", rel, number, 1,
             f"this line has more than {MAX_BRACKETS_PER_LINE} '[' and is shown as plain text",
             "split the line, or put it in a code block"))
     stem = PurePosixPath(rel).stem
@@ -130,8 +132,7 @@ def _with_default(problem: Diagnostic) -> Diagnostic:
     field = problem.message.split("'")[1] if "'" in problem.message else ""
     default = _ARTICLE_DEFAULTS.get(field)
     suffix = f"; using '{default}'" if default else "; ignoring it"
-    return Diagnostic(problem.path, problem.line, problem.col, problem.code, problem.severity,
-                      problem.message + suffix, problem.hint)
+    return replace(problem, message=problem.message + suffix)
 
 
 def _take_title_heading(body: str) -> tuple[str, str]:
@@ -162,12 +163,12 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
     if doc is None:
         return None, diagnostics
     if not isinstance(doc.data, dict):
-        diagnostics.append(Diagnostic(rel, 1, 1, "KB201", "error",
+        diagnostics.append(diagnostic("KB201", rel, 1, 1,
                                       "a tree file must be a mapping with title, start and nodes",
                                       "see the tree format in docs/formats.md"))
         return None, diagnostics
     _node_ids_as_text(doc.data)
-    diagnostics += schema.validate("tree", doc, rel, "error")
+    diagnostics += schema.validate("tree", doc, rel)
     meta = doc.data
     nodes: dict[str, Node] = {}
     unreadable: list[str] = []
@@ -258,11 +259,10 @@ def _load_node(rel: str, doc: YamlDocument, node_id: str, raw: Any) -> tuple[Nod
         return None, []  # the schema already reported the wrong type
     kinds = [kind for kind in ("ask", "do", "solved", "escalate", "goto") if kind in raw]
     if not kinds:
-        return None, [Diagnostic(rel, line, col, "KB401", "error",
-                                 f"node '{node_id}' has no kind",
+        return None, [diagnostic("KB401", rel, line, col, f"node '{node_id}' has no kind",
                                  "give it one of ask, do, solved, escalate or goto")]
     if len(kinds) > 1:
-        return None, [Diagnostic(rel, line, col, "KB402", "error",
+        return None, [diagnostic("KB402", rel, line, col,
                                  f"node '{node_id}' has more than one kind: {', '.join(kinds)}",
                                  "split it into two nodes, the first leading to the second")]
     kind = kinds[0]
@@ -300,28 +300,26 @@ def _load_node(rel: str, doc: YamlDocument, node_id: str, raw: Any) -> tuple[Nod
                         when=target["when"] if isinstance(target.get("when"), dict) else {},
                         line=a_line, col=a_col))
         if not node.answers and not (isinstance(answers, dict) and answers):
-            problems.append(Diagnostic(rel, line, col, "KB408", "error",
-                                       f"question '{node_id}' has no answers",
+            problems.append(diagnostic("KB408", rel, line, col, f"question '{node_id}' has no answers",
                                        "add answers: a label and the id of the node it leads to"))
     elif answers is not None:
         a_line, a_col = doc.locate(("nodes", node_id, "answers"), key=True)
-        problems.append(Diagnostic(rel, a_line, a_col, "KB409", "error",
+        problems.append(diagnostic("KB409", rel, a_line, a_col,
                                    f"only a question (ask) has answers; '{node_id}' is a {kind} node",
                                    "turn the node into an ask, or remove the answers"))
     if kind == "do":
         node.next = _text(raw.get("next")) or None
         if node.next is None:
-            problems.append(Diagnostic(rel, line, col, "KB410", "error",
-                                       f"action '{node_id}' has no next step",
+            problems.append(diagnostic("KB410", rel, line, col, f"action '{node_id}' has no next step",
                                        "add next: with the id of the node that follows"))
     elif "next" in raw:
         n_line, n_col = doc.locate(("nodes", node_id, "next"), key=True)
-        problems.append(Diagnostic(rel, n_line, n_col, "KB409", "error",
+        problems.append(diagnostic("KB409", rel, n_line, n_col,
                                    f"only an action (do) has next; '{node_id}' is a {kind} node",
                                    "a question leads on through its answers"))
     if node.collect and kind != "escalate":
         c_line, c_col = doc.locate(("nodes", node_id, "collect"), key=True)
-        problems.append(Diagnostic(rel, c_line, c_col, "KB411", "warning",
+        problems.append(diagnostic("KB411", rel, c_line, c_col,
                                    f"collect on '{node_id}' is only asked at an escalation",
                                    "move collect to the escalate node"))
     return node, problems
@@ -338,10 +336,10 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     if doc is None or doc.data is None:
         return config, diagnostics
     if not isinstance(doc.data, dict):
-        diagnostics.append(Diagnostic(rel, 1, 1, "KB701", "error", "kb.yaml must be key: value lines",
+        diagnostics.append(diagnostic("KB701", rel, 1, 1, "kb.yaml must be key: value lines",
                                       "see docs/formats.md for the settings"))
         return config, diagnostics
-    diagnostics += schema.validate("kb", doc, rel, "error", code="KB701")
+    diagnostics += schema.validate("kb", doc, rel, code="KB701")
     bad = schema.error_fields("kb", doc.data)
     raw = {key: value for key, value in doc.data.items() if key not in bad}
     config.title = _text(raw.get("title")) or config.title

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kbengine.compiler import KnowledgeBase
+    from kbengine.kb import KnowledgeBase
 
 MARK_START, MARK_END = "[[", "]]"
 _MARKED = re.compile(re.escape(MARK_START) + r"(.*?)" + re.escape(MARK_END))

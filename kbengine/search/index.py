@@ -49,7 +49,7 @@ from whoosh.qparser import syntax
 from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
 
-from kbengine.compiler import CACHE_DIR, KnowledgeBase
+from kbengine.kb import CACHE_DIR, KnowledgeBase
 from kbengine.model import Article, Tree
 from kbengine.search import KINDS, MARK_END, MARK_START, QueryError
 

@@ -1,0 +1,126 @@
+"""Output formats of the commands, in one place: diagnostics as text, JSON, GitHub annotations
+and SARIF; graph views as JSON, DOT and Mermaid."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from kbengine import __version__
+from kbengine.check.registry import RULES
+from kbengine.model import Diagnostic
+from kbengine.services.check import CheckReport
+from kbengine.services.graph import View
+
+
+def format_text(diagnostics: list[Diagnostic], files: int) -> str:
+    lines = []
+    for diagnostic in diagnostics:
+        lines.append(diagnostic.format())
+        if diagnostic.hint:
+            lines.append(f"    hint: {diagnostic.hint}")
+    lines.append(summary(diagnostics, files))
+    return "\n".join(lines)
+
+
+def summary(diagnostics: list[Diagnostic], files: int) -> str:
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if not diagnostics:
+        return f"All clear: {files} files checked, no problems."
+    return (f"Found {errors} error{'s' * (errors != 1)} and {warnings} "
+            f"warning{'s' * (warnings != 1)} in {files} files.")
+
+
+def format_github(diagnostics: list[Diagnostic]) -> str:
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    return "\n".join(
+        f"::{d.severity} file={d.path},line={d.line},col={d.col},title={d.code}::"
+        f"{escape(d.message + (' - ' + d.hint if d.hint else ''))}"
+        for d in diagnostics)
+
+
+def check_json(report: CheckReport) -> str:
+    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
+
+
+def check_sarif(report: CheckReport) -> str:
+    """SARIF 2.1.0, as GitHub code scanning and editors' SARIF viewers read it."""
+    used = sorted({d.code for d in report.diagnostics})
+    rules = [{"id": code, "name": RULES[code].title,
+              "shortDescription": {"text": RULES[code].title},
+              "help": {"text": f"See {RULES[code].doc}"},
+              "defaultConfiguration": {"level": RULES[code].severity}} for code in used]
+    results = [{
+        "ruleId": d.code, "ruleIndex": used.index(d.code), "level": d.severity,
+        "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": d.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": d.line, "startColumn": d.col}}}],
+    } for d in report.diagnostics]
+    return json.dumps({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "kb", "version": __version__, "rules": rules}},
+                  "results": results}]}, ensure_ascii=False, indent=2)
+
+
+DIAGNOSTIC_FORMATS: dict[str, Callable[[CheckReport], str]] = {"json": check_json, "sarif": check_sarif}
+
+
+def graph_json(view: View) -> str:
+    return json.dumps({"nodes": list(view.nodes.values()), "edges": view.edges},
+                      ensure_ascii=False, indent=2, default=str)
+
+
+def _dot_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def graph_dot(view: View) -> str:
+    lines = ["digraph kb {", "  node [shape=box];"]
+    for key, record in view.nodes.items():
+        lines.append(f"  {_dot_text(key)} [label={_dot_text(record['title'])}, "
+                     f"kind={_dot_text(record.get('node_kind') or record['kind'])}];")
+    for edge in view.edges:
+        label = f", label={_dot_text(edge['label'])}" if "label" in edge else ""
+        lines.append(f"  {_dot_text(edge['source'])} -> {_dot_text(edge['target'])} "
+                     f"[kind={_dot_text(edge['kind'])}{label}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+# Mermaid reads `#...;` as a character code and gives quotes, brackets, pipes, `*` and `` ` ``
+# their own meaning; writing each of them as a code keeps any label literal.
+_MERMAID_SPECIAL = set('"#&<>[](){}|*`%\\')
+_SHAPES = {"ask": ("{", "}"), "do": ("[", "]"), "solved": ("([", "])"),
+           "escalate": ("[[", "]]"), "goto": (">", "]"), "tree": ("[/", "/]"),
+           "article": ("[", "]")}
+
+
+def mermaid_text(text: str) -> str:
+    """A quoted Mermaid label that shows `text` exactly (on one line)."""
+    flat = " ".join(text.split())
+    return '"' + "".join(f"#{ord(c)};" if c in _MERMAID_SPECIAL else c for c in flat) + '"'
+
+
+def graph_mermaid(view: View) -> str:
+    ids = {key: f"n{number}" for number, key in enumerate(view.nodes)}
+    lines = ["flowchart TD"]
+    for key, record in view.nodes.items():
+        opening, closing = _SHAPES.get(record.get("node_kind") or record["kind"], ("[", "]"))
+        lines.append(f"  {ids[key]}{opening}{mermaid_text(record['title'])}{closing}")
+    for edge in view.edges:
+        label = edge.get("label") if edge["kind"] == "answer" else (
+            None if edge["kind"] in {"next", "starts_at"} else edge["kind"].replace("_", " "))
+        arrow = "-.->" if edge["kind"] == "goto" else "-->"
+        text = f"|{mermaid_text(label)}|" if label else ""
+        lines.append(f"  {ids[edge['source']]} {arrow}{text} {ids[edge['target']]}")
+    return "\n".join(lines)
+
+
+
+
+GRAPH_FORMATS: dict[str, Callable[[View], str]] = {
+    "json": graph_json, "dot": graph_dot, "mermaid": graph_mermaid}
