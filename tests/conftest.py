@@ -20,6 +20,20 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "officedocs-support"
+# A few hundred articles of that corpus, shipped with the repository (CC BY 4.0, see its ATTRIBUTION.txt),
+# so that the real-content tests run on every clone.
+CORPUS_SLICE = REPO / "tests" / "fixtures" / "corpus-slice"
+
+
+def require_corpus() -> Path:
+    """The whole shared corpus, or a skip: it sits beside a developer's clone, never in it.
+    CI sets KB_REQUIRE_CORPUS=1, which turns the skip into a failure."""
+    if not CORPUS.is_dir():
+        message = f"the shared corpus is not on this machine: {CORPUS}"
+        if os.environ.get("KB_REQUIRE_CORPUS") == "1":
+            pytest.fail(message + " (KB_REQUIRE_CORPUS=1)")
+        pytest.skip(message)
+    return CORPUS
 
 MINIMAL_CONFIG = """\
 title: Test help

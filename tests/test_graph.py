@@ -83,6 +83,13 @@ def test_related_puts_explicit_first_then_links_then_shared_tags_same_language(w
     assert kb.graph.related("nope") == []
 
 
+def test_related_stops_at_its_limit_keeping_the_best_first(write_kb: WriteKB) -> None:
+    many = {f"articles/a{i}.md": f"---\ntags: [vpn]\n---\n# A{i}\n" for i in range(8)}
+    kb = compile_kb(write_kb({**many, "articles/hub.md": "---\nrelated: [a7]\ntags: [vpn]\n---\n# Hub\n"}))
+    assert len(kb.graph.related("hub")) == 5 and kb.graph.related("hub")[0] == "a7"
+    assert kb.graph.related("hub", limit=2) == ["a7", "a0"]
+
+
 def test_translations_group_every_language(write_kb: WriteKB) -> None:
     kb = linked_kb(write_kb)
     expected = {"en": "article:reset-password", "nl": "article:wachtwoord"}

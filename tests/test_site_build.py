@@ -209,6 +209,12 @@ def test_sitemap_lists_public_pages_only(site: Path) -> None:
     assert 'hreflang="nl" href="/nl/articles/printer-toevoegen/"' in sitemap
 
 
+def test_sitemap_gives_an_article_its_updated_date(site: Path) -> None:
+    entries = (site / "sitemap.xml").read_text().split("<url>")
+    queue = next(e for e in entries if "<loc>/en/articles/clear-print-queue/</loc>" in e)
+    assert "<lastmod>2026-03-01</lastmod>" in queue
+
+
 def test_every_public_step_has_a_page_and_answers_are_plain_links(site: Path) -> None:
     start = page(site, "/en/fix/printer/")
     assert 'href="/en/fix/printer/queue/power-on/"' in start  # "Yes" sets power: on, read later
@@ -280,7 +286,9 @@ def test_search_box_leads_to_the_a_z_index_without_javascript(site: Path) -> Non
 def broken_links(site: Path) -> set[tuple[str, str]]:
     """(page, link) of every site-absolute link or image source that no file of the site serves."""
     broken = set()
-    for html in site.rglob("*.html"):
+    pages = list(site.rglob("*.html"))
+    assert pages, f"no HTML under {site}: nothing to check"
+    for html in pages:
         for url in re.findall(r'(?:href|src)="(/[^"#?]*)', html.read_text("utf-8")):
             rel = unquote(url.lstrip("/"))
             if not (site / rel).is_file() and not (site / rel / "index.html").is_file():

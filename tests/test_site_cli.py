@@ -56,8 +56,12 @@ def test_build_with_warnings_builds_and_counts_them(write_kb: WriteKB) -> None:
     files = dict(SITE_KB)
     files["articles/printing/typo.md"] = "# Typo\n\nSee [[no-such-article]].\n"
     root = write_kb(files, SUPPORT_CONFIG)
+    _, report, _ = run("check", "--root", str(root), "--format", "json")
+    warnings = [d for d in json.loads(report)["diagnostics"] if d["severity"] == "warning"]
+    assert any(d["code"] == "KB502" and d["path"] == "articles/printing/typo.md" for d in warnings)
     code, _out, err = run("build", "--root", str(root), "--no-search")
-    assert code == 0 and re.search(r"\d+ warning\(s\)", err)
+    counted = re.search(r"(\d+) warning\(s\)", err)
+    assert code == 0 and counted and int(counted.group(1)) == len(warnings)
 
 
 def test_build_will_not_overwrite_a_folder_it_did_not_build(write_kb: WriteKB, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from kbengine.read.scan import scan_body
 from kbengine.site.markdown import ArticleRenderer
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS_SLICE
 
 LABELS = {"note": "Note", "tip": "Tip", "important": "Important", "warning": "Warning", "caution": "Caution"}
 
@@ -123,15 +123,21 @@ def test_code_blocks_keep_wiki_syntax_as_written(renderer: ArticleRenderer) -> N
     assert "[[vpn]] and [!INCLUDE [x](y.md)]" in html
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not on this machine")
-def test_corpus_articles_render_with_anchors_the_scanner_agrees_with(tmp_path: Path) -> None:
-    renderer = ArticleRenderer(CORPUS, Resolver(), LABELS)
-    files = sorted(CORPUS.rglob("*.md"))[::60]
-    for path in files:
-        text = path.read_text("utf-8-sig")
-        body = text.split("\n---", 1)[1] if text.startswith("---") else text
-        headings = scan_body(body, 1)[0]
-        html = renderer.render(body, path.relative_to(CORPUS).as_posix(), headings).html
-        for heading in headings:
-            assert f'id="{heading.anchor}"' in html, (path, heading.anchor)
-        assert ":::image" not in html
+# A fence indented 4 spaces inside a list item closes a 3-space fence in CommonMark but not in the
+# Python-Markdown pipeline, so the rest of the list shows raw (issue 14, CommonMark fidelity).
+_KNOWN_MISRENDERED = {"Microsoft365/compliance/ediscovery/resolve-ediscovery-hold-issues.md"}
+
+
+@pytest.mark.parametrize("rel", [
+    pytest.param(rel, marks=pytest.mark.xfail(strict=True, reason="issue 14")) if rel in _KNOWN_MISRENDERED
+    else rel
+    for rel in sorted(p.relative_to(CORPUS_SLICE).as_posix() for p in CORPUS_SLICE.rglob("*.md"))])
+def test_corpus_articles_render_with_anchors_the_scanner_agrees_with(rel: str) -> None:
+    renderer = ArticleRenderer(CORPUS_SLICE, Resolver(), LABELS)
+    text = (CORPUS_SLICE / rel).read_text("utf-8-sig")
+    body = text.split("\n---", 1)[1] if text.startswith("---") else text
+    headings = scan_body(body, 1)[0]
+    html = renderer.render(body, rel, headings).html
+    for heading in headings:
+        assert f'id="{heading.anchor}"' in html, heading.anchor
+    assert ":::image" not in html

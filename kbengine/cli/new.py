@@ -2,137 +2,53 @@
 
 from __future__ import annotations
 
-import datetime
-import os
-import subprocess
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from kbengine.cli.options import json_option, open_kb, print_json, root_option
 from kbengine.kb import KnowledgeBase
-from kbengine.model import Article, Tree
-from kbengine.read.slugs import slugify
-from kbengine.scaffold import ID_PATTERN, SKELETONS, Draft, article_text, clean_title, tree_text
+from kbengine.scaffold import SKELETONS
+from kbengine.services import new as service
+from kbengine.services.new import Created, NewError, NewUsageError
 
 
-class NewError(Exception):
-    """A reason the file cannot be written, in the writer's words (exit 1)."""
-
-
-def _git_user(root: Path) -> str:
-    try:
-        done = subprocess.run(["git", "config", "user.name"], cwd=root, capture_output=True,
-                              text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""  # no git here: the owner stays empty for the writer to fill in
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
-def _new_id(title: str, given: str | None) -> str:
-    if given is not None:
-        if not ID_PATTERN.match(given):
-            raise click.BadParameter(f"'{given}' is not an id: use a-z, 0-9, - and _, "
-                                     "starting with a letter or digit", param_hint="--id")
-        return given
-    slug = slugify(title)
-    if not slug:
-        raise click.BadParameter(f"no file name can be made from the title '{title}'; "
-                                 "pass one with --id", param_hint="TITLE")
-    return slug
-
-
-def _check_unused(kb: KnowledgeBase, new_id: str) -> None:
-    """Ids are shared by articles and trees (`kb show ID`, `[[ID]]`), so both are checked."""
-    items: list[Article | Tree] = [*kb.articles.values(), *kb.trees.values()]
-    for item in items:
-        if item.id == new_id or slugify(Path(item.path).stem) == new_id:
-            raise NewError(f"the id '{new_id}' is taken by {item.path}; "
-                           "choose another title or pass --id")
-
-
-def _category(kb: KnowledgeBase, given: str | None, *, required: bool) -> str:
-    known = list(kb.config.categories)
-    if given is None:
-        if not required:
-            return ""
-        if not sys.stdin.isatty():
-            raise click.UsageError("pass --category ID"
-                                   + (f" (one of: {', '.join(known)})" if known else ""))
-        if known:
-            return str(click.prompt("Category", type=click.Choice(known)))
-        given = str(click.prompt("Category"))
-    if known and given not in known:
-        raise click.BadParameter(f"'{given}' is not a category in kb.yaml; use one of: "
-                                 f"{', '.join(known)}", param_hint="--category")
-    if not ID_PATTERN.match(given):
-        raise click.BadParameter(f"'{given}' is not a category id", param_hint="--category")
-    return given
-
-
-def _default_lang(kb: KnowledgeBase) -> str:
-    return kb.config.default_language if kb.config.default_language in SKELETONS else "en"
-
-
-def write_new(root: Path, rel: str, text: str) -> None:
-    """Write the file aside and link it into place, so it never replaces one that exists."""
-    target = root / rel
-    if target.exists():
-        raise NewError(f"{rel} exists already; kb new never overwrites a file")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, aside = tempfile.mkstemp(dir=target.parent, prefix=".new-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-        try:
-            os.link(aside, target)  # fails if the file appeared meanwhile: never overwrites
-        except FileExistsError:
-            raise NewError(f"{rel} exists already; kb new never overwrites a file") from None
-        except OSError:
-            os.replace(aside, target)  # a file system without hard links
-        finally:
-            if os.path.exists(aside):
-                os.unlink(aside)
-    except NewError:
-        raise
-    except OSError as error:
-        raise NewError(f"cannot write {rel}: {error.strerror or error}") from None
-
-
-def _report(kind: str, new_id: str, rel: str, as_json: bool) -> None:
+def _report(created: Created, as_json: bool) -> None:
     if as_json:
-        print_json({"path": rel, "id": new_id, "kind": kind})
+        print_json(created.as_json())
         return
-    try_it = f"kb show {new_id}" if kind == "article" else f"kb walk {new_id}"
-    click.echo(f"Created {rel} ({kind} '{new_id}').\n"
+    try_it = f"kb show {created.id}" if created.kind == "article" else f"kb walk {created.id}"
+    click.echo(f"Created {created.path} ({created.kind} '{created.id}').\n"
                "It is a draft: it stays off the public site until you set status: published.\n"
                "Next steps:\n"
-               f"  1. Replace every TODO in {rel}.\n"
+               f"  1. Replace every TODO in {created.path}.\n"
                "  2. Run `kb check`: it reports any mistake at its line.\n"
                f"  3. Run `{try_it}` to see it as agents will.\n"
                "  4. Set status: published and run `kb serve` to preview the help site.")
 
 
-def _finish(kind: str, new_id: str, root: Path, rel: str, text: str, as_json: bool) -> None:
+def _create(kind: str, make: Callable[[], Created], as_json: bool) -> None:
+    """Run a service of kbengine.services.new: its errors become exit 1 (taken) or 2 (wrong use)."""
     try:
-        write_new(root, rel, text)
+        created = make()
+    except NewUsageError as error:
+        raise click.BadParameter(str(error), param_hint=error.option) from None
     except NewError as error:
         click.echo(f"kb new {kind}: {error}", err=True)
         raise SystemExit(1) from None
-    _report(kind, new_id, rel, as_json)
+    _report(created, as_json)
 
 
-def _open(root: Path | None, kind: str, title: str, given_id: str | None) -> tuple[KnowledgeBase, str]:
-    kb = open_kb(root)
-    new_id = _new_id(title, given_id)
-    try:
-        _check_unused(kb, new_id)
-    except NewError as error:
-        click.echo(f"kb new {kind}: {error}", err=True)
-        raise SystemExit(1) from None
-    return kb, new_id
+def _ask_category(kb: KnowledgeBase) -> str | None:
+    """On a terminal, a missing category is asked for; elsewhere the service names what to pass."""
+    if not sys.stdin.isatty():
+        return None
+    known = list(kb.config.categories)
+    if known:
+        return str(click.prompt("Category", type=click.Choice(known)))
+    return str(click.prompt("Category"))
 
 
 @click.group("new")
@@ -182,29 +98,12 @@ def new_article(title: str, category: str | None, lang: str | None, translation_
     Exit status: 0 created, 1 the file or id exists already or cannot be written,
                  2 the command was used wrongly (unknown category, bad id).
     """
-    title = clean_title(title)
-    kb, new_id = _open(root, "article", title, given_id)
-    tags: list[str] = []
-    audience = "internal" if internal else "public"
-    if translation_of is not None:
-        original = kb.articles.get(translation_of)
-        if original is None:
-            raise click.BadParameter(f"no article has the id '{translation_of}'",
-                                     param_hint="--translation-of")
-        others = [code for code in SKELETONS if code != original.lang]
-        lang = lang or (others[0] if others else None)
-        if lang is None or lang == original.lang:
-            raise click.BadParameter(f"'{translation_of}' is in {original.lang} already; "
-                                     "choose the translation's language", param_hint="--lang")
-        category = category or original.category
-        tags = list(original.tags)
-        audience = "internal" if internal or original.audience == "internal" else "public"
-    category = _category(kb, category, required=True)
-    draft = Draft(title=title, category=category, lang=lang or _default_lang(kb),
-                  updated=datetime.date.today().isoformat(), owner=_git_user(kb.root),
-                  audience=audience, tags=tags, translation_of=translation_of)
-    rel = f"articles/{category}/{new_id}.md"
-    _finish("article", new_id, kb.root, rel, article_text(draft), as_json)
+    kb = open_kb(root)
+    if category is None and translation_of is None:
+        category = _ask_category(kb)
+    _create("article", lambda: service.new_article(kb, title, category=category, lang=lang,
+                                           translation_of=translation_of, internal=internal,
+                                           given_id=given_id), as_json)
 
 
 @command.command("tree")
@@ -232,8 +131,6 @@ def new_tree(title: str, category: str | None, lang: str | None, given_id: str |
     Exit status: 0 created, 1 the file or id exists already or cannot be written,
                  2 the command was used wrongly (unknown category, bad id).
     """
-    title = clean_title(title)
-    kb, new_id = _open(root, "tree", title, given_id)
-    draft = Draft(title=title, category=_category(kb, category, required=False),
-                  lang=lang or _default_lang(kb), updated=datetime.date.today().isoformat())
-    _finish("tree", new_id, kb.root, f"trees/{new_id}.yaml", tree_text(draft), as_json)
+    kb = open_kb(root)
+    _create("tree", lambda: service.new_tree(kb, title, category=category, lang=lang,
+                                             given_id=given_id), as_json)
