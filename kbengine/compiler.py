@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from kbengine.cache import CompileCache, cache_key
 from kbengine.check.registry import diagnostic
 from kbengine.check.rules import check_kb
-from kbengine.graph import build_graph
+from kbengine.graph import KBGraph, build_graph
 from kbengine.kb import CONFIG_FILE, KBOutline, KnowledgeBase
 from kbengine.links import LinkResolver
 from kbengine.model import Article, Config, Diagnostic, Tree
@@ -159,9 +159,8 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, warm: bool)
 
     articles_by_id = _assign_article_ids(articles, diagnostics)
     trees_by_id = _unique_tree_ids(trees, diagnostics)
-    links = LinkResolver(articles_by_id, trees_by_id, {*article_files, *other_files})
-    graph = build_graph(config, articles_by_id, trees_by_id, links)
-    diagnostics.extend(check_kb(config, articles_by_id, trees_by_id, graph, links))
+    graph, found = graph_and_check(config, articles_by_id, trees_by_id, {*article_files, *other_files})
+    diagnostics.extend(found)
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
     kb = KnowledgeBase(root, config, trees_by_id, diagnostics,
                        article_files + tree_files + other_files, fingerprint,
@@ -169,6 +168,14 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, warm: bool)
     if cache:
         cache.save(new_stats, new_parsed, kb)
     return kb
+
+
+def graph_and_check(config: Config, articles: dict[str, Article], trees: dict[str, Tree],
+                    files: Collection[str]) -> tuple[KBGraph, list[Diagnostic]]:
+    """The graph of loaded articles and trees, and what every rule over the whole KB finds."""
+    links = LinkResolver(articles, trees, files)
+    graph = build_graph(config, articles, trees, links)
+    return graph, check_kb(config, articles, trees, graph, links)
 
 
 def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) -> dict[str, Article]:

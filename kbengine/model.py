@@ -257,6 +257,7 @@ class Config:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     sessions: str | None = None
     sessions_retention: str | None = None
+    coverage: dict[str, float] = field(default_factory=dict)  # least % per measure, e.g. {"ends": 100}
     extra: dict[str, Any] = field(default_factory=dict)
 
     def title_in(self, lang: str) -> str:

@@ -41,6 +41,7 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("KB108", "warning", "a line with too many brackets"),
     Rule("KB201", "error", "field problem in a tree or front matter"),
     Rule("KB203", "warning", "front-matter value kbengine does not understand"),
+    Rule("KB204", "warning", "front-matter key that looks misspelt"),
     Rule("KB301", "error", "duplicate id"),
     Rule("KB302", "warning", "file names give the same id"),
     Rule("KB401", "error", "node has no kind"),

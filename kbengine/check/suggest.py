@@ -6,9 +6,9 @@ import difflib
 from collections.abc import Iterable
 
 
-def closest(wanted: str, known: Iterable[str]) -> str | None:
+def closest(wanted: str, known: Iterable[str], cutoff: float = 0.75) -> str | None:
     """The known name most like `wanted` (a typo, a swapped or missing letter), if any is close."""
-    found = difflib.get_close_matches(wanted, list(known), n=1, cutoff=0.75)
+    found = difflib.get_close_matches(wanted, list(known), n=1, cutoff=cutoff)
     return found[0] if found else None
 
 

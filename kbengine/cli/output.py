@@ -7,9 +7,10 @@ import json
 from collections.abc import Callable
 
 from kbengine import __version__
+from kbengine.check.coverage import Measure
 from kbengine.check.registry import RULES
 from kbengine.model import Diagnostic
-from kbengine.services.check import CheckReport
+from kbengine.services.check import CheckReport, CoverageReport
 from kbengine.services.graph import View
 
 
@@ -42,8 +43,31 @@ def format_github(diagnostics: list[Diagnostic]) -> str:
         for d in diagnostics)
 
 
-def check_json(report: CheckReport) -> str:
-    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
+def check_json(report: CheckReport, coverage: CoverageReport | None = None) -> str:
+    value = report.as_dict()
+    if coverage is not None:
+        value["coverage"] = coverage.as_dict()
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def format_coverage(report: CoverageReport) -> str:
+    """A table of every tree's coverage by its examples, then the ends missed and the shortfalls."""
+    def cell(measure: Measure) -> str:
+        return f"{measure.covered}/{measure.total} ({measure.percent:g}%)"
+
+    rows: list[tuple[str, ...]] = [("tree", "nodes", "answers", "ends", "paths")]
+    for tree in report.trees:
+        paths = cell(tree.paths) + ("+" if tree.paths_capped else "")
+        rows.append((tree.tree, cell(tree.nodes), cell(tree.answers), cell(tree.ends), paths))
+    rows.append(("total", *(cell(report.total(m)) for m in ("nodes", "answers", "ends", "paths"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    for tree in report.trees:
+        if tree.missed_ends:
+            lines.append(f"{tree.path}: no example reaches {', '.join(tree.missed_ends)}")
+    lines += [f"coverage under threshold: {shortfall}" for shortfall in report.shortfalls]
+    return "\n".join(lines)
 
 
 def check_sarif(report: CheckReport) -> str:
@@ -64,9 +88,6 @@ def check_sarif(report: CheckReport) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
         "runs": [{"tool": {"driver": {"name": "kb", "version": __version__, "rules": rules}},
                   "results": results}]}, ensure_ascii=False, indent=2)
-
-
-DIAGNOSTIC_FORMATS: dict[str, Callable[[CheckReport], str]] = {"json": check_json, "sarif": check_sarif}
 
 
 def graph_json(view: View) -> str:

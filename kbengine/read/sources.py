@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from kbengine.check.registry import diagnostic
+from kbengine.check.suggest import closest
 from kbengine.model import (
     Answer,
     Article,
@@ -85,6 +86,7 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
                                           "the front matter must be key: value lines",
                                           "start each line with a field name and a colon"))
     if meta:
+        diagnostics += _near_miss_keys(meta, doc, rel)
         for problem in schema.validate("article", doc, rel, code="KB203"):
             diagnostics.append(_with_default(problem))
         for name in schema.error_fields("article", meta):
@@ -126,6 +128,21 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
         locations=doc.values,
     )
     return article, diagnostics
+
+
+def _near_miss_keys(meta: dict[str, Any], doc: YamlDocument, rel: str) -> list[Diagnostic]:
+    """KB204 for a key kbengine does not read that looks like a misspelt one it does: other
+    tools' keys are kept silently, but `categroy` is surely `category`."""
+    known = sorted(schema.load_schema("article")["properties"])
+    found = []
+    for key in meta:
+        guess = closest(str(key), known, cutoff=0.8) if key not in known else None
+        if guess and guess not in meta:
+            line, col = doc.locate((key,), key=True)
+            found.append(diagnostic("KB204", rel, line, col,
+                                    f"front-matter key '{key}' is not one kbengine reads; "
+                                    f"did you mean '{guess}'?", f"rename it to {guess}:"))
+    return found
 
 
 def _with_default(problem: Diagnostic) -> Diagnostic:
@@ -351,6 +368,7 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     config.translations = raw.get("translations") or {}
     config.sessions = _text(raw.get("sessions")) or None
     config.sessions_retention = _text(raw.get("sessions_retention")) or None
+    config.coverage = {str(k): float(v) for k, v in (raw.get("coverage") or {}).items()}
     support = raw.get("support") or {}
     config.support = Support(
         **{key: _text(value) for key, value in support.items() if not isinstance(value, dict)},

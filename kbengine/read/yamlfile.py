@@ -223,6 +223,12 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
         problem = error.problem or error.context or "the YAML could not be read"
         if "nesting depth" in problem:  # newer libyaml stops at 1,000 levels by itself
             return None, [_too_deep(rel, line, col)]
+        if mark and _tab_in_indent(text, mark.line, mark.column):
+            # libyaml only says "found character that cannot start any token"
+            return None, [diagnostic("KB103", rel, line, col,
+                                     "YAML syntax error: a tab character indents this line; "
+                                     "YAML indents with spaces only",
+                                     "replace the tab with spaces (let your editor insert spaces for Tab)")]
         return None, [diagnostic("KB103", rel, line, col, f"YAML syntax error: {problem}",
                                  _syntax_hint(problem))]
     except yaml.YAMLError as error:  # reader errors such as control characters
@@ -241,6 +247,15 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
 def _too_deep(rel: str, line: int, col: int) -> Diagnostic:
     return diagnostic("KB105", rel, line, col, f"the YAML is nested more than {MAX_DEPTH} levels deep",
                       "flatten the lists and mappings; content is never nested this deep")
+
+
+def _tab_in_indent(text: str, line: int, column: int) -> bool:
+    lines = text.split("\n")
+    if line >= len(lines):
+        return False
+    source = lines[line]
+    indent = source[: len(source) - len(source.lstrip(" \t"))]
+    return "\t" in indent or source[column:column + 1] == "\t"
 
 
 def _syntax_hint(problem: str) -> str:

@@ -1,10 +1,12 @@
-"""`kb check` as a service: the diagnostics of a compiled KB with their counts."""
+"""`kb check` as a service: the diagnostics of a compiled KB with their counts, and the path
+coverage of its trees by their examples."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from kbengine.check.coverage import Measure, TreeCoverage, coverage
 from kbengine.kb import KBOutline
 from kbengine.model import Diagnostic
 
@@ -42,3 +44,32 @@ def check_report(kb: KBOutline) -> CheckReport:
     """Every problem the compile found in the KB's content files."""
     files = sum(f.lower().endswith(_CONTENT_SUFFIXES) for f in kb.files)
     return CheckReport(kb.diagnostics, files, len(kb.article_ids), len(kb.trees))
+
+
+@dataclass
+class CoverageReport:
+    """Path coverage of every tree by its examples, and the trees under kb.yaml's thresholds."""
+
+    trees: list[TreeCoverage]
+    thresholds: dict[str, float]
+
+    def total(self, measure: str) -> Measure:
+        parts = [getattr(tree, measure) for tree in self.trees]
+        return Measure(sum(p.covered for p in parts), sum(p.total for p in parts))
+
+    @property
+    def shortfalls(self) -> list[str]:
+        """One sentence per tree and measure under its threshold."""
+        return [f"{tree.tree}: {measure} {getattr(tree, measure).percent:g}% is under {least:g}%"
+                for tree in self.trees for measure, least in sorted(self.thresholds.items())
+                if getattr(tree, measure).percent < least]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"trees": [tree.as_dict() for tree in self.trees],
+                "total": {m: self.total(m).as_dict() for m in ("nodes", "answers", "ends", "paths")},
+                "thresholds": self.thresholds, "shortfalls": self.shortfalls}
+
+
+def coverage_report(kb: KBOutline) -> CoverageReport:
+    """How much of every tree its examples walk, against `coverage:` in kb.yaml."""
+    return CoverageReport(coverage(kb.trees), dict(kb.config.coverage))
