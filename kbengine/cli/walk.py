@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
-from kbengine.kb import KnowledgeBase
+from kbengine.cli.options import open_outline, prepare_search, print_json, root_option
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline, KnowledgeBase
 from kbengine.walk.engine import Walk, WalkError, drive, quoted, replay
 from kbengine.walk.handover import handover, handover_markdown
 from kbengine.walk.records import (
@@ -39,7 +40,7 @@ class RecordedWalk:
         return handover_markdown(handover(session))
 
 
-def start_walk(kb: KnowledgeBase, tree_id: str, ticket: str | None) -> RecordedWalk:
+def start_walk(kb: KBOutline, tree_id: str, ticket: str | None) -> RecordedWalk:
     """A new walk of `tree_id` with a new session record."""
     walk = Walk(kb.trees, tree_id)
     tree = kb.trees[tree_id]
@@ -53,7 +54,7 @@ def start_walk(kb: KnowledgeBase, tree_id: str, ticket: str | None) -> RecordedW
     return RecordedWalk(walk, record, session_id)
 
 
-def resume_walk(kb: KnowledgeBase, session_id: str, ticket: str | None) -> RecordedWalk:
+def resume_walk(kb: KBOutline, session_id: str, ticket: str | None) -> RecordedWalk:
     """Replay a recorded walk through the engine and continue appending to its record."""
     session = load_session(sessions_folder(kb.root, kb.config), session_id)
     if session.outcome in ("solved", "escalated"):
@@ -134,13 +135,18 @@ def _parse_inputs(values: tuple[str, ...]) -> dict[str, str]:
     return inputs
 
 
-def _search_hits(kb: KnowledgeBase) -> Any:
+def _search_hits(kb: KBOutline) -> Any:
+    loaded: list[KnowledgeBase] = []  # searching needs the articles, which a walk alone never reads
+
     def hits(text: str, kind: str) -> list[Any]:
         from kbengine.search import QueryError, search
 
-        prepare_search(kb)
+        if not loaded:
+            loaded.append(load_content(kb))
+        full = loaded[0]
+        prepare_search(full)
         try:
-            return list(search(kb, text, kind=kind, limit=5).hits)
+            return list(search(full, text, kind=kind, limit=5).hits)
         except QueryError:
             return []  # a query the index cannot run finds nothing; the agent tries other words
 
@@ -204,7 +210,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
     if scripted and not tree and not resume_id:
         raise click.UsageError("name the tree to walk (kb walk TREE), or run kb walk in a terminal "
                                "to choose one; kb check --json lists the trees")
-    kb = open_kb(root)
+    kb = open_outline(root)
     try:
         if scripted:
             _scripted(kb, tree, resume_id, ticket, list(answers), _parse_inputs(inputs), as_json)
@@ -222,7 +228,7 @@ def _fail(message: str, as_json: bool, choices: list[str]) -> None:
     raise SystemExit(1)
 
 
-def _begin(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> RecordedWalk:
+def _begin(kb: KBOutline, tree: str | None, resume_id: str | None, ticket: str | None) -> RecordedWalk:
     if resume_id:
         return resume_walk(kb, resume_id, ticket)
     assert tree is not None
@@ -232,7 +238,7 @@ def _begin(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: s
     return start_walk(kb, tree, ticket)
 
 
-def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None,
+def _scripted(kb: KBOutline, tree: str | None, resume_id: str | None, ticket: str | None,
               answers: list[str], inputs: dict[str, str], as_json: bool) -> None:
     recorded = _begin(kb, tree, resume_id, ticket)
     try:
@@ -250,7 +256,7 @@ def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket
     raise SystemExit(1 if "error" in result else 0)
 
 
-def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> None:
+def _interactive(kb: KBOutline, tree: str | None, resume_id: str | None, ticket: str | None) -> None:
     from rich.console import Console
 
     from kbengine.cli.terminal import Keyboard, Terminal
