@@ -59,6 +59,11 @@ class LinkResolver:
         self.files = set(files)
         self.by_path = {article.path: article.id for article in articles.values()}
         self.folded = {name.lower(): name for name in self.files}
+        self.folded_articles = {path.lower(): article_id for path, article_id in self.by_path.items()}
+
+    def article_at(self, path: str) -> str | None:
+        """The id of the article in the file at `path`, forgiving letter case as servers do not."""
+        return self.by_path.get(path) or self.folded_articles.get(path.lower())
 
     def resolve(self, source: str, link: Link) -> Resolved:
         if link.kind == "wiki":

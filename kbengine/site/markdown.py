@@ -6,14 +6,12 @@ Heading anchors follow the same rule as `kbengine.read.scan`, so a link to `#som
 
 from __future__ import annotations
 
-import posixpath
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -21,6 +19,7 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
+from kbengine.links import is_external, is_local, relative_target
 from kbengine.model import Heading
 from kbengine.read.scan import MAX_BRACKETS_PER_LINE
 from kbengine.read.slugs import slugify
@@ -36,7 +35,6 @@ _DOCFX_BLOCK = re.compile(r"^\s*:::.*$")  # zones, rows, columns: their content 
 _WIKI = r"\[\[([^\]|#]+)(#[^\]|]*)?(?:\|([^\]]*))?\]\]"
 _ALERT = re.compile(r"^\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.IGNORECASE)
 _DOCFX_DIV = re.compile(r"^\s*\[!div[^\]]*\]\s*", re.IGNORECASE)
-_EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
 _STASHED = re.compile("\x02[^\x03]*\x03")
 _INCLUDE_DEPTH = 3
 CALLOUT_KINDS = ("note", "tip", "important", "warning", "caution")
@@ -78,12 +76,6 @@ class RenderedBody:
     html: str
     toc: list[TocEntry] = field(default_factory=list)
     files: set[str] = field(default_factory=set)  # KB-relative files the page embeds or links
-
-
-def relative_target(source: str, target: str) -> str:
-    """KB-relative path of `target` as written in the file `source` (query and anchor dropped)."""
-    target = unquote(target.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
 def _outside_fences(text: str, change: Callable[[str], str]) -> str:
@@ -185,7 +177,7 @@ class _SiteTree(Treeprocessor):
 
     def _link(self, element: ET.Element, job: _Job) -> None:
         href = (element.get("href") or "").strip()
-        if not href or href.startswith(("#", "/")) or _EXTERNAL.match(href):
+        if not is_local(href):
             return
         target = relative_target(job.source, href)
         anchor = "#" + href.split("#", 1)[1] if "#" in href else ""
@@ -204,7 +196,7 @@ class _SiteTree(Treeprocessor):
     def _image(self, element: ET.Element, parents: dict[ET.Element, ET.Element], job: _Job) -> None:
         src = (element.get("src") or "").strip()
         element.set("loading", "lazy")
-        if _EXTERNAL.match(src) or src.startswith("/"):
+        if is_external(src) or src.startswith("/"):
             return
         target = relative_target(job.source, src)
         url = self.renderer.resolver.file(target) if src else None

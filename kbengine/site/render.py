@@ -12,6 +12,7 @@ import jinja2
 
 import kbengine
 from kbengine.graph import article_key
+from kbengine.links import LinkResolver
 from kbengine.model import Article, Node, Tree
 from kbengine.site.contact import ContactLinks, contact_links
 from kbengine.site.i18n import language_name, long_date, translations
@@ -66,8 +67,7 @@ class _Resolver:
 
     def __init__(self, plan: SitePlan) -> None:
         self.plan = plan
-        self.by_path = {a.path: a.id for a in plan.articles.values()}
-        self.by_folded_path = {path.lower(): i for path, i in self.by_path.items()}
+        self.links = LinkResolver(plan.articles, plan.trees, [a.path for a in plan.articles.values()])
 
     def wiki(self, target: str) -> tuple[str, str] | None:
         if target in self.plan.articles:
@@ -76,7 +76,7 @@ class _Resolver:
         return (url, self.plan.trees[target].title) if url else None
 
     def page(self, path: str) -> str | None:
-        found = self.by_path.get(path) or self.by_folded_path.get(path.lower())
+        found = self.links.article_at(path)
         return self.plan.article_url(found) if found else None
 
     def file(self, path: str) -> str | None:
