@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from kbengine.read.sources import content_hash, load_article, load_config, load_
 
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
+Loader = Callable[[str, bytes], tuple[Any, list[Diagnostic]]]  # a file's parse and its diagnostics
 
 
 def find_root(start: Path) -> Path | None:
@@ -42,27 +43,30 @@ def find_root(start: Path) -> Path | None:
 
 def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
     """(article files, tree files, every other file) under articles/ and trees/, sorted."""
-    articles: list[str] = []
-    trees: list[str] = []
-    others: list[str] = []
+    found: dict[str, list[str]] = {"article": [], "tree": [], "other": []}
     for top in ("articles", "trees"):
-        base = root / top
-        for folder, dirs, names in os.walk(base):
+        for folder, dirs, names in os.walk(root / top):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             rel_folder = Path(folder).relative_to(root).as_posix()
-            snippets = bool(_SNIPPET_FOLDERS & set(rel_folder.split("/")))
             for name in sorted(names):
-                if name.startswith("."):
-                    continue
-                rel = f"{rel_folder}/{name}"
-                lower = name.lower()
-                if top == "articles" and lower.endswith((".md", ".markdown")) and not snippets:
-                    articles.append(rel)
-                elif top == "trees" and lower.endswith((".yaml", ".yml")):
-                    trees.append(rel)
-                else:
-                    others.append(rel)
-    return articles, trees, others
+                kind = classify(f"{rel_folder}/{name}")
+                if kind:
+                    found[kind].append(f"{rel_folder}/{name}")
+    return found["article"], found["tree"], found["other"]
+
+
+def classify(rel: str) -> str | None:
+    """What a KB-relative file is: "article", "tree", "other" (an image, a snippet), or None
+    (hidden, or outside articles/ and trees/)."""
+    parts = rel.split("/")
+    top, folders, lower = parts[0], parts[1:-1], parts[-1].lower()
+    if len(parts) < 2 or top not in ("articles", "trees") or any(p.startswith(".") for p in parts[1:]):
+        return None
+    if top == "articles" and lower.endswith((".md", ".markdown")) and not _SNIPPET_FOLDERS & set(folders):
+        return "article"
+    if top == "trees" and lower.endswith((".yaml", ".yml")):
+        return "tree"
+    return "other"
 
 
 def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> KnowledgeBase:
@@ -122,7 +126,7 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, warm: bool)
     parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = cache.parsed() if cache else {}
     new_parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = {}
 
-    def load(rel: str, loader: Callable[[str, bytes], tuple[Any, list[Diagnostic]]], salt: str = "") -> Any:
+    def load(rel: str, loader: Loader, salt: str) -> Any:
         # `salt` holds the settings a parse depends on: a new default language re-reads every file
         key = f"{hashes[rel]}{salt}"
         entry = parsed.get(rel)
@@ -135,39 +139,55 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, warm: bool)
         diagnostics.extend(entry[2])
         return entry[1]
 
-    config = Config()
-    if CONFIG_FILE in hashes:
-        config = load(CONFIG_FILE, load_config)
+    kb = _parse_and_check(root, load, [f for f in article_files if f in hashes],
+                          [f for f in tree_files if f in hashes], CONFIG_FILE in hashes, diagnostics,
+                          article_files + tree_files + other_files, fingerprint, progress)
+    if cache:
+        cache.save(new_stats, new_parsed, kb)
+    return kb
+
+
+def _parse_and_check(root: Path, load: Callable[[str, Loader, str], Any], article_files: list[str],
+                     tree_files: list[str], has_config: bool, diagnostics: list[Diagnostic],
+                     files: list[str], fingerprint: str, progress: Progress | None) -> KnowledgeBase:
+    """Parse every file with `load` (which may answer from a cache), then graph and check."""
+    config = load(CONFIG_FILE, load_config, "") if has_config else Config()
     lang = config.default_language
     total = len(article_files) + len(tree_files)
     articles: list[Article] = []
     for done, rel in enumerate(article_files, start=1):
-        if rel in hashes:
-            article = load(rel, lambda r, d: load_article(r, d, lang), salt=lang)
-            if article is not None:
-                articles.append(article)
+        article = load(rel, lambda r, d: load_article(r, d, lang), lang)
+        if article is not None:
+            articles.append(article)
         if progress and (done % 50 == 0 or done == total):
             progress(done, total)
-    trees: list[Tree] = []
-    for rel in tree_files:
-        if rel in hashes:
-            tree = load(rel, lambda r, d: load_tree(r, d, lang), salt=lang)
-            if tree is not None:
-                trees.append(tree)
+    trees = [tree for rel in tree_files
+             if (tree := load(rel, lambda r, d: load_tree(r, d, lang), lang)) is not None]
     if progress:
         progress(total, total)
-
     articles_by_id = _assign_article_ids(articles, diagnostics)
     trees_by_id = _unique_tree_ids(trees, diagnostics)
-    graph, found = graph_and_check(config, articles_by_id, trees_by_id, {*article_files, *other_files})
+    others = {f for f in files if classify(f) == "other"}
+    graph, found = graph_and_check(config, articles_by_id, trees_by_id, {*article_files, *others})
     diagnostics.extend(found)
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
-    kb = KnowledgeBase(root, config, trees_by_id, diagnostics,
-                       article_files + tree_files + other_files, fingerprint,
-                       list(articles_by_id), articles_by_id, graph)
-    if cache:
-        cache.save(new_stats, new_parsed, kb)
-    return kb
+    return KnowledgeBase(root, config, trees_by_id, diagnostics, files, fingerprint,
+                         list(articles_by_id), articles_by_id, graph)
+
+
+def compile_snapshot(root: Path, files: Mapping[str, bytes]) -> KnowledgeBase:
+    """Compile a KB given as {KB-relative path: bytes}, e.g. read from a git revision; no cache."""
+    names = sorted(files)
+    diagnostics: list[Diagnostic] = []
+
+    def load(rel: str, loader: Loader, salt: str) -> Any:
+        value, problems = loader(rel, files[rel])
+        diagnostics.extend(problems)
+        return value
+
+    return _parse_and_check(root, load, [f for f in names if classify(f) == "article"],
+                            [f for f in names if classify(f) == "tree"], CONFIG_FILE in files,
+                            diagnostics, [f for f in names if classify(f)], "", None)
 
 
 def graph_and_check(config: Config, articles: dict[str, Article], trees: dict[str, Tree],

@@ -11,6 +11,7 @@ from kbengine.check.coverage import Measure
 from kbengine.check.registry import RULES
 from kbengine.model import Diagnostic
 from kbengine.services.check import CheckReport, CoverageReport
+from kbengine.services.diff import ContentDiff
 from kbengine.services.graph import View
 
 
@@ -145,3 +146,38 @@ def graph_mermaid(view: View) -> str:
 
 GRAPH_FORMATS: dict[str, Callable[[View], str]] = {
     "json": graph_json, "dot": graph_dot, "mermaid": graph_mermaid}
+
+
+def diff_text(diff: ContentDiff) -> str:
+    lines = [f"Content changes from {diff.old} to {diff.new}:"] if diff.changes else [
+        f"No content changes from {diff.old} to {diff.new}."]
+    for title, changes in (("Trees", diff.trees), ("Articles", diff.articles)):
+        if changes:
+            lines.append(f"{title}:")
+            lines += [f"  {c.item}: {c.kind}: {c.text}" for c in changes]
+    return "\n".join(lines)
+
+
+def diff_markdown(diff: ContentDiff) -> str:
+    """For a pull-request comment: a heading, then a list per tree and for the articles."""
+    lines = [f"### Content changes: `{diff.old}` → `{diff.new}`", ""]
+    if not diff.changes:
+        return "\n".join([*lines, "No changes to trees or articles."])
+    if diff.trees:
+        lines.append("**Trees**")
+        for tree_id in dict.fromkeys(c.item for c in diff.trees):
+            lines.append(f"- `{tree_id}`")
+            lines += [f"  - {c.kind}: {c.text}" for c in diff.trees if c.item == tree_id]
+        lines.append("")
+    if diff.articles:
+        lines.append("**Articles**")
+        lines += [f"- `{c.item}` {c.kind}: {c.text}" for c in diff.articles]
+    return "\n".join(lines).rstrip()
+
+
+def diff_json(diff: ContentDiff) -> str:
+    return json.dumps(diff.as_dict(), ensure_ascii=False, indent=2)
+
+
+DIFF_FORMATS: dict[str, Callable[[ContentDiff], str]] = {
+    "text": diff_text, "markdown": diff_markdown, "json": diff_json}
