@@ -141,3 +141,29 @@ def test_bundled_trees_reach_every_end_with_their_examples() -> None:
     result = CliRunner().invoke(cli, ["check", "--coverage", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert "coverage under threshold" not in result.output
+
+
+def test_new_tree_names_its_schema_for_the_editor_and_the_schema_is_in_the_kb(write_kb: WriteKB) -> None:
+    root = write_kb({})
+    result = CliRunner().invoke(cli, ["new", "tree", "Scanner does not scan", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    text = (root / "trees" / "scanner-does-not-scan.yaml").read_text("utf-8")
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../schemas/tree.json"
+    schema = json.loads((root / "schemas" / "tree.json").read_text("utf-8"))
+    assert schema["$id"] == "tree.json"  # resolves beside the file, wherever the KB is cloned
+    assert found(root) == []  # schemas/ is not content: the compiler reads nothing there
+
+
+def test_each_pre_commit_hook_runs_kb_check_cleanly_on_the_bundled_kb() -> None:
+    import shlex
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    assert [hook["id"] for hook in hooks] == ["kb-check", "kb-check-coverage"]
+    for hook in hooks:
+        program, *args = shlex.split(hook["entry"])
+        assert program == "kb"
+        result = CliRunner().invoke(cli, [*args, "--root", str(root)])
+        assert result.exit_code == 0, (hook["id"], result.output)
