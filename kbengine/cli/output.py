@@ -1,18 +1,22 @@
 """Output formats of the commands, in one place: diagnostics as text, JSON, GitHub annotations
-and SARIF; graph views as JSON, DOT and Mermaid."""
+and SARIF; path coverage; graph views as JSON, DOT and Mermaid; content diffs as text,
+Markdown and JSON."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kbengine import __version__
-from kbengine.check.coverage import Measure
 from kbengine.check.registry import RULES
 from kbengine.model import Diagnostic
-from kbengine.services.check import CheckReport, CoverageReport
-from kbengine.services.diff import ContentDiff
-from kbengine.services.graph import View
+
+if TYPE_CHECKING:  # types only: `kb check` should not pay for importing what `kb diff` uses
+    from kbengine.check.coverage import Measure
+    from kbengine.services.check import CheckReport, CoverageReport
+    from kbengine.services.diff import ContentDiff
+    from kbengine.services.graph import View
 
 
 def format_text(diagnostics: list[Diagnostic], files: int) -> str:

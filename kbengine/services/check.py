@@ -4,10 +4,12 @@ coverage of its trees by their examples."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kbengine.check.coverage import Measure, TreeCoverage, coverage
 from kbengine.kb import KBOutline
+
+if TYPE_CHECKING:
+    from kbengine.check.coverage import Measure, TreeCoverage
 from kbengine.model import Diagnostic
 
 _CONTENT_SUFFIXES = (".md", ".markdown", ".yaml", ".yml")
@@ -54,6 +56,8 @@ class CoverageReport:
     thresholds: dict[str, float]
 
     def total(self, measure: str) -> Measure:
+        from kbengine.check.coverage import Measure
+
         parts = [getattr(tree, measure) for tree in self.trees]
         return Measure(sum(p.covered for p in parts), sum(p.total for p in parts))
 
@@ -72,4 +76,6 @@ class CoverageReport:
 
 def coverage_report(kb: KBOutline) -> CoverageReport:
     """How much of every tree its examples walk, against `coverage:` in kb.yaml."""
+    from kbengine.check.coverage import coverage
+
     return CoverageReport(coverage(kb.trees), dict(kb.config.coverage))
