@@ -22,7 +22,7 @@ from kbengine.kb import CONFIG_FILE, KBOutline, KnowledgeBase
 from kbengine.links import LinkResolver
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
-from kbengine.read.sources import content_hash, load_article, load_config, load_tree
+from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
 
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
@@ -41,18 +41,35 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
-    """(article files, tree files, every other file) under articles/ and trees/, sorted."""
-    found: dict[str, list[str]] = {"article": [], "tree": [], "other": []}
+def discover(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(article files, tree files, every other file, files that lead outside the KB) under articles/
+    and trees/, sorted; a symlink out of the KB is listed last and never read."""
+    found: dict[str, list[str]] = {"article": [], "tree": [], "other": [], "outside": []}
+    if os.path.islink(root / CONFIG_FILE) and contained(root, CONFIG_FILE) is None:
+        found["outside"].append(CONFIG_FILE)
     for top in ("articles", "trees"):
-        for folder, dirs, names in os.walk(root / top):
+        base = root / top
+        if base.is_dir() and contained(root, top) is None:
+            found["outside"].append(top)
+            continue
+        for folder, dirs, names in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             rel_folder = Path(folder).relative_to(root).as_posix()
             for name in sorted(names):
-                kind = classify(f"{rel_folder}/{name}")
+                rel = f"{rel_folder}/{name}"
+                kind = classify(rel)
+                if kind and os.path.islink(os.path.join(folder, name)) and contained(root, rel) is None:
+                    kind = "outside"
                 if kind:
-                    found[kind].append(f"{rel_folder}/{name}")
-    return found["article"], found["tree"], found["other"]
+                    found[kind].append(rel)
+    return found["article"], found["tree"], found["other"], found["outside"]
+
+
+def outside_diagnostics(outside: list[str]) -> list[Diagnostic]:
+    """KB107 for each file or folder that is a link to outside the KB."""
+    return [diagnostic("KB107", rel, 1, 1,
+                       "this is a link to a file outside the KB; kb does not read or publish it",
+                       "copy the file into the KB instead of linking to it") for rel in outside]
 
 
 def classify(rel: str) -> str | None:
@@ -97,11 +114,12 @@ def load_content(kb: KBOutline) -> KnowledgeBase:
 def _compile(root: Path, use_cache: bool, progress: Progress | None, warm: bool) -> KBOutline:
     cache = CompileCache(root) if use_cache else None
     stats: dict[str, tuple[int, int, str]] = cache.stats if cache else {}
-    article_files, tree_files, other_files = discover(root)
-    sources = ([CONFIG_FILE] if (root / CONFIG_FILE).is_file() else []) + article_files + tree_files
+    article_files, tree_files, other_files, outside = discover(root)
+    config_file = (root / CONFIG_FILE).is_file() and CONFIG_FILE not in outside
+    sources = ([CONFIG_FILE] if config_file else []) + article_files + tree_files
     hashes: dict[str, str] = {}
     fresh: dict[str, bytes] = {}
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = outside_diagnostics(outside)
     new_stats: dict[str, tuple[int, int, str]] = {}
     for rel in sources:
         try:
@@ -199,11 +217,13 @@ def graph_and_check(config: Config, articles: dict[str, Article], trees: dict[st
 
 
 def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) -> dict[str, Article]:
-    """Unique ids: an explicit duplicate is an error; colliding derived ids get qualified by path."""
+    """Unique ids: an explicit duplicate is an error; colliding derived ids get qualified by path
+    (and numbered if even that collides), always with a warning: two files never share an id."""
     groups: dict[str, list[Article]] = {}
     for article in articles:
         groups.setdefault(article.id, []).append(article)
     result: dict[str, Article] = {}
+    renamed: list[tuple[Article, str, list[Article]]] = []
     for article_id, group in groups.items():
         if len(group) == 1:
             result[article_id] = group[0]
@@ -217,22 +237,27 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
                                               f"id '{article_id}' is already used by {first.path}",
                                               "give each article its own id"))
             continue
-        for parsed in group:
-            # a copy: the cached parse keeps the id from the file name, which a later compile needs
-            # once the collision is gone
-            article = replace(parsed, id=_path_id(parsed.path))
-            result[article.id] = article
-            others = ", ".join(a.path for a in group if a is not parsed)
-            diagnostics.append(diagnostic(
-                "KB302", article.path, 1, 1,
-                f"file name gives the id '{article_id}', as does {others}; using '{article.id}'",
-                "set an explicit id: in the front matter, or rename one of the files"))
+        renamed += [(parsed, article_id, group) for parsed in group]
+    for parsed, article_id, group in renamed:  # after every unchanged id is taken
+        new_id = base = _path_id(parsed.path)
+        number = 1
+        while new_id in result:
+            number += 1
+            new_id = f"{base}-{number}"
+        # a copy: the cached parse keeps the id from the file name, which a later compile needs
+        # once the collision is gone
+        result[new_id] = replace(parsed, id=new_id)
+        others = ", ".join(a.path for a in group if a is not parsed)
+        diagnostics.append(diagnostic(
+            "KB302", parsed.path, 1, 1,
+            f"file name gives the id '{article_id}', as does {others}; using '{new_id}'",
+            "set an explicit id: in the front matter, or rename one of the files"))
     return result
 
 
 def _path_id(path: str) -> str:
     parts = Path(path).with_suffix("").parts[1:]  # drop the articles/ folder
-    return "/".join(slugify(part) for part in parts)
+    return "/".join(slugify(part) or "article" for part in parts)
 
 
 def _unique_tree_ids(trees: list[Tree], diagnostics: list[Diagnostic]) -> dict[str, Tree]:

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from kbengine.walk.events import OUTCOMES
 from kbengine.walk.handover import format_duration
-from kbengine.walk.records import Session
+from kbengine.walk.store import Session
 
-OUTCOMES = ("solved", "escalated", "abandoned", "in_progress")
 PERIODS = ("day", "week", "month")
 TREND_FIELDS = ("period", "sessions", "solved", "escalated", "first_line_resolution")
-_STEPS = ("answer", "done", "input")  # the agent's own actions at a step
 
 
 class DamagedRecord(Exception):
@@ -49,14 +48,9 @@ def walk_figures(session: Session) -> WalkFigures:
     outcome = session.outcome
     if outcome not in OUTCOMES:
         raise DamagedRecord(f"unknown outcome '{outcome}'")
-    response = ended = None
-    for event in session.events[1:]:
-        if response is None and event.get("event") in _STEPS:
-            response = _seconds(started, event)
-        state = event.get("state")
-        if isinstance(state, dict) and state.get("outcome") in ("solved", "escalated"):
-            ended = _seconds(started, event)
-            break
+    replayed = session.replayed
+    response = _seconds(started, replayed.first_step_at, "the first step")
+    ended = _seconds(started, replayed.ended_at, "the end")
     state = session.state
     escalation = state.get("escalation") if outcome == "escalated" else None
     if escalation is not None and not isinstance(escalation, dict):
@@ -76,8 +70,8 @@ def _moment(stamp: Any, what: str) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def _seconds(started: datetime, event: dict[str, Any]) -> float:
-    return (_moment(event.get("at"), f"a '{event.get('event')}' event") - started).total_seconds()
+def _seconds(started: datetime, stamp: str | None, what: str) -> float | None:
+    return None if stamp is None else (_moment(stamp, what) - started).total_seconds()
 
 
 def in_period(walk: WalkFigures, since: datetime | None, until: datetime | None) -> bool:

@@ -38,10 +38,14 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("KB104", "error", "duplicate key"),
     Rule("KB105", "error", "YAML too large or recursive"),
     Rule("KB106", "error", "the file cannot be read"),
+    Rule("KB107", "error", "a link to a file outside the KB"),
     Rule("KB108", "warning", "a line with too many brackets"),
+    Rule("KB109", "warning", "lists or quotes nested too deep"),
+    Rule("KB110", "warning", "article too much work to render"),
     Rule("KB201", "error", "field problem in a tree or front matter"),
     Rule("KB203", "warning", "front-matter value kbengine does not understand"),
     Rule("KB204", "warning", "front-matter key that looks misspelt"),
+    Rule("KB205", "error", "value cannot be part of a web address"),
     Rule("KB301", "error", "duplicate id"),
     Rule("KB302", "warning", "file names give the same id"),
     Rule("KB401", "error", "node has no kind"),
@@ -70,9 +74,11 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in (
     Rule("KB506", "warning", "related article does not exist"),
     Rule("KB507", "warning", "public article links a hidden one"),
     Rule("KB508", "warning", "category not in kb.yaml"),
+    Rule("KB509", "warning", "include outside the KB"),
     Rule("KB601", "warning", "translation of a missing original"),
     Rule("KB602", "warning", "translation in the same language"),
     Rule("KB701", "error", "kb.yaml setting problem"),
+    Rule("KB702", "error", "link that is not http(s) or mailto in kb.yaml"),
 )}
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from kbengine.compiler import compile_outline, find_root, load_content
 from kbengine.kb import KBOutline, KnowledgeBase
 from kbengine.services.errors import UnknownItem, similar_ids
+
+if TYPE_CHECKING:
+    from kbengine.walk.store import SessionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +31,14 @@ def root_option(function: F) -> F:
 def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True,
                         help="Print machine-readable JSON instead of text.")(function)
+
+
+def database_option(function: F) -> F:
+    return click.option(
+        "--database", metavar="URL", default=None,
+        help="The session store: a folder, jsonl:///folder, sqlite:///file.db or postgresql://user@host/db. "
+             "Default: $KB_DATABASE_URL, else $KB_SESSIONS, else `sessions:` in kb.yaml, else a folder "
+             "in ~/.local/share/kbengine/sessions/.")(function)
 
 
 def resolve_root(root: Path | None) -> Path:
@@ -59,6 +71,16 @@ def open_outline(root: Path | None, *, use_cache: bool = True) -> KBOutline:
         task = bar.add_task("Compiling the KB", total=None)
         return compile_outline(folder, use_cache=use_cache,
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def open_records(root: Path | None, database: str | None) -> SessionStore:
+    """The session store for the records commands; a store named by --database or the environment
+    works outside a KB too. SessionError when it cannot be opened."""
+    from kbengine.walk.store import open_store, store_url
+
+    named = database or os.environ.get("KB_DATABASE_URL") or os.environ.get("KB_SESSIONS")
+    folder = (find_root(Path.cwd()) or Path.cwd()) if named and root is None else resolve_root(root)
+    return open_store(store_url(folder, None, database))
 
 
 def prepare_search(kb: KnowledgeBase) -> None:

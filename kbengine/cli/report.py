@@ -11,20 +11,17 @@ from typing import Any
 
 import click
 
-from kbengine.cli.options import print_json, root_option
-from kbengine.cli.sessions import records_folder
+from kbengine.cli.options import database_option, open_records, print_json, root_option
 from kbengine.report import (
     PERIODS,
     TREND_FIELDS,
-    DamagedRecord,
     Table,
     WalkFigures,
     build_report,
-    in_period,
     report_tables,
-    walk_figures,
 )
-from kbengine.walk.records import Session, SessionError, list_sessions, parse_moment
+from kbengine.walk.recording import collect_walks
+from kbengine.walk.store import SessionError, parse_moment
 
 
 def _moment(text: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
@@ -38,37 +35,7 @@ def _moment(text: str | None, option: str, *, end_of_day: bool = False) -> datet
 
 
 def _warn(message: str) -> None:
-    click.echo(f"kb report: {message}; skipped", err=True)
-
-
-def _wanted(session: Session, trees: tuple[str, ...], agent: str | None, ticket_prefix: str | None) -> bool:
-    if trees and session.tree not in trees:
-        return False
-    if agent and str(session.start.get("agent", "")) != agent:
-        return False
-    return not ticket_prefix or session.ticket.casefold().startswith(ticket_prefix.casefold())
-
-
-def collect_walks(folder: Path, since: datetime | None, until: datetime | None, trees: tuple[str, ...] = (),
-                  agent: str | None = None,
-                  ticket_prefix: str | None = None) -> tuple[list[WalkFigures], int]:
-    """The figures of every session in the period that passes the filters, and how many damaged
-    files were skipped (each warned about on stderr)."""
-    damaged: list[str] = []
-    walks = []
-    for session in list_sessions(folder, damaged=lambda error: damaged.append(str(error))):
-        if not _wanted(session, trees, agent, ticket_prefix):
-            continue
-        try:
-            walk = walk_figures(session)
-        except DamagedRecord as error:
-            damaged.append(f"{session.path}: {error}")
-            continue
-        if in_period(walk, since, until):
-            walks.append(walk)
-    for message in damaged:
-        _warn(message)
-    return walks, len(damaged)
+    click.echo(f"kb report: {message}", err=True)
 
 
 @click.command("report", context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,8 +56,10 @@ def collect_walks(folder: Path, since: datetime | None, until: datetime | None, 
               help="text: tables for people; md: Markdown for a team report; csv: the trends table; "
                    "json: every figure for scripts.")
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@database_option
 def command(root: Path | None, since: str | None, until: str | None, trees: tuple[str, ...],
-            agent: str | None, ticket_prefix: str | None, by: str, output: str, as_json: bool) -> None:
+            agent: str | None, ticket_prefix: str | None, by: str, output: str, as_json: bool,
+            database: str | None) -> None:
     """Figures for team leads over the session records of `kb walk`.
 
     Sessions by outcome, first-line resolution rate (solved / (solved + escalated)),
@@ -100,8 +69,8 @@ def command(root: Path | None, since: str | None, until: str | None, trees: tupl
     period in which it started. Every definition is in docs/report.md.
 
     The report shows no inputs, notes, tickets, agents or session ids: only counts,
-    times, trees, nodes, teams, priorities and reasons. Record files that are damaged
-    (a line cut short, not JSON, edited out of shape) are skipped, each with one
+    times, trees, nodes, teams, priorities and reasons. Records that are damaged
+    (not JSON from the first line, edited out of shape) are skipped, each with one
     warning line on stderr.
 
     \b
@@ -117,11 +86,14 @@ def command(root: Path | None, since: str | None, until: str | None, trees: tupl
     """
     start, end = _moment(since, "--since"), _moment(until, "--until", end_of_day=True)
     try:
-        folder = records_folder(root)
+        store = open_records(root, database)
+        try:
+            walks, skipped = collect_walks(store, start, end, trees, agent, ticket_prefix, damaged=_warn)
+        finally:
+            store.close()
     except SessionError as error:
         click.echo(f"kb report: {error}", err=True)
         raise SystemExit(1) from None
-    walks, skipped = collect_walks(folder, start, end, trees, agent, ticket_prefix)
     report = build_report(walks, by)
     output = "json" if as_json else output
     if output == "json":
@@ -130,7 +102,7 @@ def command(root: Path | None, since: str | None, until: str | None, trees: tupl
     elif output == "csv":
         click.echo(_csv(report["trends"]), nl=False)
     elif not walks:
-        click.echo(f"No sessions{_period_words(start, end)} in {folder}.")
+        click.echo(f"No sessions{_period_words(start, end)} in {store.url}.")
     elif output == "md":
         click.echo(_markdown(report_tables(report), _heading(walks, start, end)))
     elif sys.stdout.isatty():
