@@ -38,8 +38,9 @@ def files_at(root: Path, revision: str) -> dict[str, bytes]:
         if not entry:
             continue
         meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
-        _mode, kind, sha = meta.split()
-        if kind == "blob" and path.startswith(prefix):
+        mode, kind, sha = meta.split()
+        # a symlink is stored as a blob holding its target; kb never follows links out of the KB
+        if kind == "blob" and mode != "120000" and path.startswith(prefix):
             blobs.append((path[len(prefix):], sha))
     if not blobs:
         return {}
