@@ -25,6 +25,9 @@ COMMANDS = {
     "diff": "diff",
     "new": "new",
     "report": "report",
+    "server": "server",
+    "users": "users",
+    "mcp": "mcp",
 }
 
 
