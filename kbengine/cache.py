@@ -12,12 +12,14 @@ import os
 import pickle
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbengine import __version__ as release
-from kbengine.graph import KBGraph
 from kbengine.kb import CACHE_DIR, KBOutline, KnowledgeBase
 from kbengine.model import Article
+
+if TYPE_CHECKING:  # unpickling the graph imports networkx; a warm outline does not need it
+    from kbengine.graph import KBGraph
 
 _OUTLINE_FILE = "compiled.pickle"
 _CONTENT_FILE = "content-{fingerprint}.pickle"

@@ -12,17 +12,17 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbengine.cache import CompileCache, cache_key
 from kbengine.check.registry import diagnostic
-from kbengine.check.rules import check_kb
-from kbengine.graph import KBGraph, build_graph
 from kbengine.kb import CONFIG_FILE, KBOutline, KnowledgeBase
-from kbengine.links import LinkResolver
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
+
+if TYPE_CHECKING:  # the graph (networkx) and the checks load only when a compile runs
+    from kbengine.graph import KBGraph
 
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
@@ -211,6 +211,10 @@ def compile_snapshot(root: Path, files: Mapping[str, bytes]) -> KnowledgeBase:
 def graph_and_check(config: Config, articles: dict[str, Article], trees: dict[str, Tree],
                     files: Collection[str]) -> tuple[KBGraph, list[Diagnostic]]:
     """The graph of loaded articles and trees, and what every rule over the whole KB finds."""
+    from kbengine.check.rules import check_kb
+    from kbengine.graph import build_graph
+    from kbengine.links import LinkResolver
+
     links = LinkResolver(articles, trees, files)
     graph = build_graph(config, articles, trees, links)
     return graph, check_kb(config, articles, trees, graph, links)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kbengine.graph import KBGraph
 from kbengine.model import Article, Config, Diagnostic, Tree
+
+if TYPE_CHECKING:  # networkx loads with the graph, not with every KB
+    from kbengine.graph import KBGraph
 
 CONFIG_FILE = "kb.yaml"
 CACHE_DIR = ".kb"  # the build cache; always safe to delete
