@@ -27,6 +27,12 @@ def _is_type_checking(node: ast.If) -> bool:
         isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
 
 
+def _skipped(node: ast.stmt, top_level_only: bool) -> bool:
+    if isinstance(node, ast.If) and _is_type_checking(node):
+        return True
+    return top_level_only and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+
+
 def imports(path: Path, *, top_level_only: bool) -> set[str]:
     """Modules `path` imports; with top_level_only, only those run on import (not in functions or
     under TYPE_CHECKING)."""
@@ -40,9 +46,7 @@ def imports(path: Path, *, top_level_only: bool) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 found.add(node.module)
                 found.update(f"{node.module}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.If) and _is_type_checking(node):
-                continue
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and top_level_only:
+            elif _skipped(node, top_level_only):
                 continue
             elif hasattr(node, "body"):
                 for field in ("body", "orelse", "finalbody", "handlers"):
