@@ -22,7 +22,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline, KnowledgeBase
 from kbengine.site.i18n import translations
 from kbengine.walk.engine import Walk, WalkError, match_input
 from kbengine.walk.forms import expected_form
@@ -59,7 +60,7 @@ class Keyboard:
 class Terminal:
     """Draws the walk and turns key presses into engine actions."""
 
-    def __init__(self, kb: KnowledgeBase, console: Console, keyboard: Keyboard, hits: Hits,
+    def __init__(self, kb: KBOutline, console: Console, keyboard: Keyboard, hits: Hits,
                  handover_data: Callable[[], dict[str, Any]], *, verbose: bool = False) -> None:
         self.kb = kb
         self.handover_data = handover_data  # the hand-over, read back from the record
@@ -68,6 +69,7 @@ class Terminal:
         self.hits = hits
         self.verbose = verbose  # show the raw pattern of an input beside its form in words
         self.message = ""  # shown once above the next step (an error, a saved note)
+        self.full: KnowledgeBase | None = None  # articles and graph, read when first opened
         self.speak(kb.config.default_language)
 
     def speak(self, lang: str) -> None:
@@ -75,6 +77,12 @@ class Terminal:
         self.lang = lang
         self.translations: NullTranslations = translations(lang)
         self._ = self.translations.gettext
+
+    def content(self) -> KnowledgeBase:
+        """The KB with its articles: a walk reads them only when the agent opens one."""
+        if self.full is None:
+            self.full = load_content(self.kb)
+        return self.full
 
     def line(self, prompt: str) -> str:
         """A line of text typed by the agent; empty on Ctrl-D."""
@@ -246,12 +254,12 @@ class Terminal:
     def show_article(self, article_id: str | None) -> None:
         """The article in a pager (less), wiki links shown as the titles they point to."""
         _ = self._
-        article = self.kb.articles.get(article_id or "")
+        article = self.content().articles.get(article_id or "")
         if article is None:
             self.message = (_("This step links no article.") if not article_id
                             else _("The article '{article}' does not exist.").format(article=article_id))
             return
-        page = Markdown(f"# {article.title}\n\n{wiki_titles(article.body, self.kb)}")
+        page = Markdown(f"# {article.title}\n\n{wiki_titles(article.body, self.content())}")
         pager = _pager_command()
         if pager is None:
             self.console.clear()
@@ -272,7 +280,7 @@ class Terminal:
         text = self.line(_("Search articles:"))
         if not text.strip():
             return
-        hits = [h for h in self.hits(text, "article", self.lang) if h.id in self.kb.articles][:9]
+        hits = [h for h in self.hits(text, "article", self.lang) if h.id in self.kb.article_ids][:9]
         if not hits:
             self.message = _("Nothing found for '{text}'.").format(text=text)
             return

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from kbengine.cli.options import database_option, open_kb, prepare_search, print_json, root_option
-from kbengine.compiler import KnowledgeBase
+from kbengine.cli.options import database_option, open_outline, prepare_search, print_json, root_option
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline, KnowledgeBase
 from kbengine.model import CollectField
 from kbengine.site.i18n import translations
 from kbengine.walk.engine import Walk, WalkError, drive, quoted
@@ -66,13 +67,17 @@ def _parse_inputs(values: tuple[str, ...]) -> dict[str, str]:
     return inputs
 
 
-def _search_hits(kb: KnowledgeBase) -> Any:
+def _search_hits(kb: KBOutline) -> Any:
+    loaded: list[KnowledgeBase] = []  # searching needs the articles, which a walk alone never reads
+
     def hits(text: str, kind: str, lang: str) -> list[Any]:
         from kbengine.search import QueryError, search
 
-        prepare_search(kb)
+        if not loaded:
+            loaded.append(load_content(kb))
+        prepare_search(loaded[0])
         try:
-            found = list(search(kb, text, kind=kind, limit=9).hits)
+            found = list(search(loaded[0], text, kind=kind, limit=9).hits)
         except QueryError:
             return []  # a query the index cannot run finds nothing; the agent tries other words
         # the walk's language first, keeping the ranking within each language
@@ -156,7 +161,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
                                "to choose one; kb list trees shows the trees")
     if dry_run and resume_id:
         raise click.UsageError("--dry-run tries a new walk; it cannot be combined with --resume")
-    kb = open_kb(root)
+    kb = open_outline(root)
     try:
         store = open_sessions(kb, database)
         try:
@@ -179,7 +184,7 @@ def _fail(message: str, as_json: bool, choices: list[str]) -> None:
     raise SystemExit(1)
 
 
-def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+def _begin(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
            ticket: str | None) -> RecordedWalk:
     if resume_id:
         return resume_walk(kb, store, resume_id, ticket)
@@ -187,7 +192,7 @@ def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: 
     return start_walk(kb, store, tree, ticket)
 
 
-def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+def _scripted(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
               ticket: str | None, answers: list[str], inputs: dict[str, str], notes: list[str],
               as_json: bool, dry_run: bool, verbose: bool) -> None:
     rehearsal = _rehearse(kb, tree, answers, inputs, notes) if tree else None
@@ -207,7 +212,7 @@ def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_i
     _print_scripted(result, handover_text(handover(session), translations(lang)), as_json, verbose)
 
 
-def _rehearse(kb: KnowledgeBase, tree: str, answers: list[str], inputs: dict[str, str],
+def _rehearse(kb: KBOutline, tree: str, answers: list[str], inputs: dict[str, str],
               notes: list[str]) -> dict[str, Any] | None:
     """The scripted walk played without a record first, so a call whose answers do not fit (and a
     --dry-run) leaves no in-progress session behind to skew `kb report`; None for an unknown tree."""
@@ -240,7 +245,7 @@ def _print_scripted(result: dict[str, Any], handover: str, as_json: bool, verbos
     raise SystemExit(1 if "error" in result else 0)
 
 
-def _interactive(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+def _interactive(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
                  ticket: str | None, verbose: bool) -> None:
     from rich.console import Console
 

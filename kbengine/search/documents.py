@@ -25,7 +25,7 @@ from kbengine.model import Article, Tree
 from kbengine.search.words import COMPOUNDING, CodePartsFilter, compound_words
 
 if TYPE_CHECKING:
-    from kbengine.compiler import KnowledgeBase
+    from kbengine.kb import KnowledgeBase
 
 SCHEMA_VERSION = 5  # bump when the fields or the analysis change: forces a full rebuild
 

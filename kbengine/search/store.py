@@ -27,8 +27,8 @@ from typing import Any
 from whoosh.filedb.filestore import RamStorage
 from whoosh.index import FileIndex, LockError, create_in, open_dir
 
-from kbengine.compiler import CACHE_DIR, CONFIG_FILE, KnowledgeBase
-from kbengine.compiler import __version__ as code_version
+from kbengine.cache import cache_key
+from kbengine.kb import CACHE_DIR, CONFIG_FILE, KnowledgeBase
 from kbengine.model import Article, Tree
 from kbengine.search import ranking
 from kbengine.search.documents import (
@@ -303,7 +303,7 @@ def writers_synonyms(kb: KnowledgeBase) -> list[list[str]]:
 def source_stamp(root: Path) -> str:
     """A digest of the name, size and time of every file the KB at `root` is read from, and of
     kbengine's own version: equal stamps mean an equal KB, found without reading a file."""
-    digest = hashlib.blake2b(code_version.encode(), digest_size=16)
+    digest = hashlib.blake2b(cache_key().encode(), digest_size=16)
     for top in (CONFIG_FILE, "articles", "trees"):
         for path, status in _walk(root / top):
             digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
