@@ -16,15 +16,14 @@ from kbengine.cli.sessions import records_folder
 from kbengine.report import (
     PERIODS,
     TREND_FIELDS,
-    DamagedRecord,
+    Filters,
     Table,
     WalkFigures,
     build_report,
-    in_period,
+    read_walks,
     report_tables,
-    walk_figures,
 )
-from kbengine.walk.records import Session, SessionError, list_sessions, parse_moment
+from kbengine.walk.records import SessionError, parse_moment
 
 
 def _moment(text: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
@@ -39,36 +38,6 @@ def _moment(text: str | None, option: str, *, end_of_day: bool = False) -> datet
 
 def _warn(message: str) -> None:
     click.echo(f"kb report: {message}; skipped", err=True)
-
-
-def _wanted(session: Session, trees: tuple[str, ...], agent: str | None, ticket_prefix: str | None) -> bool:
-    if trees and session.tree not in trees:
-        return False
-    if agent and str(session.start.get("agent", "")) != agent:
-        return False
-    return not ticket_prefix or session.ticket.casefold().startswith(ticket_prefix.casefold())
-
-
-def collect_walks(folder: Path, since: datetime | None, until: datetime | None, trees: tuple[str, ...] = (),
-                  agent: str | None = None,
-                  ticket_prefix: str | None = None) -> tuple[list[WalkFigures], int]:
-    """The figures of every session in the period that passes the filters, and how many damaged
-    files were skipped (each warned about on stderr)."""
-    damaged: list[str] = []
-    walks = []
-    for session in list_sessions(folder, damaged=lambda error: damaged.append(str(error))):
-        if not _wanted(session, trees, agent, ticket_prefix):
-            continue
-        try:
-            walk = walk_figures(session)
-        except DamagedRecord as error:
-            damaged.append(f"{session.path}: {error}")
-            continue
-        if in_period(walk, since, until):
-            walks.append(walk)
-    for message in damaged:
-        _warn(message)
-    return walks, len(damaged)
 
 
 @click.command("report", context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,7 +90,11 @@ def command(root: Path | None, since: str | None, until: str | None, trees: tupl
     except SessionError as error:
         click.echo(f"kb report: {error}", err=True)
         raise SystemExit(1) from None
-    walks, skipped = collect_walks(folder, start, end, trees, agent, ticket_prefix)
+    damaged: list[str] = []
+    walks = list(read_walks(folder, Filters(start, end, trees, agent, ticket_prefix), damaged=damaged.append))
+    for message in damaged:
+        _warn(message)
+    skipped = len(damaged)
     report = build_report(walks, by)
     output = "json" if as_json else output
     if output == "json":
