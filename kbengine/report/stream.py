@@ -9,6 +9,7 @@ without building it: about 8 times faster than json.loads on format 1 lines.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,9 +109,7 @@ def read_walks(folder: Path, filters: Filters = _EVERYTHING, reading: Reading = 
 
     A record with any line that is not a whole event in the documented shape is left out and
     passed to `damaged` as a sentence naming the file; reading goes on."""
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in _record_paths(folder):
         try:
             lines = _decode(path)
             walk, agent, ticket = summarize(lines, path.stem, reading)
@@ -120,6 +119,16 @@ def read_walks(folder: Path, filters: Filters = _EVERYTHING, reading: Reading = 
             continue
         if filters.keeps(walk, agent, ticket):
             yield walk
+
+
+def _record_paths(folder: Path) -> list[Path]:
+    """The records in `folder` by file name (os.scandir: sorting Path objects cost a tenth of the time)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries if entry.name.endswith(".jsonl"))
+    except OSError:
+        return []
+    return [folder / name for name in names]
 
 
 def _decode(path: Path) -> list[_Line]:
