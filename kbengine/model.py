@@ -253,6 +253,7 @@ class Config:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     sessions: str | None = None
     sessions_retention: str | None = None
+    report: dict[str, Any] = field(default_factory=dict)  # kb report's settings, read there
     extra: dict[str, Any] = field(default_factory=dict)
 
     def title_in(self, lang: str) -> str:

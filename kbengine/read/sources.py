@@ -353,6 +353,7 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     config.translations = raw.get("translations") or {}
     config.sessions = _text(raw.get("sessions")) or None
     config.sessions_retention = _text(raw.get("sessions_retention")) or None
+    config.report = raw.get("report") or {}
     support = raw.get("support") or {}
     config.support = Support(
         **{key: _text(value) for key, value in support.items() if not isinstance(value, dict)},

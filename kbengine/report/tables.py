@@ -20,11 +20,30 @@ class Table:
     rows: Sequence[tuple[str, ...]]
 
 
-def report_tables(report: dict[str, Any]) -> list[Table]:
-    """The report in reading order, figures formatted for people."""
+def recurring_table(report: dict[str, Any], *, with_sessions: bool = True) -> Table:
+    """Recurring problems, most surprising first; the session ids only for agents and leads."""
+    headers = ("recurring", "what", "in window", "baseline", "expected", "since", "p")
+    rows = [(row["kind"], row["what"], str(row["window_count"]), str(row["baseline_count"]),
+             f"{row['expected']:.2f}", row["since"][:16].replace("T", " "), f"{row['p_value']:.1g}")
+            + ((_some(row["sessions"]),) if with_sessions else ())
+            for row in report.get("recurring", [])]
+    rule = report.get("recurring_rule") or {}
+    title = (f"Recurring problems (last {rule.get('window', '?')} against the {rule.get('baseline', '?')} "
+             f"before, p < {rule.get('p_value', '?')}, at least {rule.get('min_count', '?')})")
+    return Table(title, headers + (("sessions",) if with_sessions else ()), rows)
+
+
+def _some(sessions: Sequence[str], shown: int = 5) -> str:
+    more = len(sessions) - shown
+    return " ".join(sessions[:shown]) + (f" (+{more} more, see --json)" if more > 0 else "")
+
+
+def report_tables(report: dict[str, Any], *, with_sessions: bool = True) -> list[Table]:
+    """The report in reading order, recurring problems first, figures formatted for people."""
     sessions, times, escalations = report["sessions"], report["times"], report["escalations"]
     total = sessions["total"]
     tables = [
+        recurring_table(report, with_sessions=with_sessions),
         Table("Sessions", ("outcome", "sessions", "share"),
               [(o.replace("_", " "), str(sessions[o]), percent(share(sessions[o], total))) for o in OUTCOMES]
               + [("total", str(total), ""),
@@ -75,3 +94,32 @@ def percent(rate: float | None) -> str:
 def duration(seconds: float | None) -> str:
     """`4 min 12 s` like the hand-over; a dash when there is no time."""
     return "–" if seconds is None else format_duration(round(seconds))
+
+
+def content_tables(report: dict[str, Any]) -> list[Table]:
+    """The content report in reading order: use, never used, stale, lost walks, what readers said."""
+    used = [row for row in report["articles"] if row["walks"]]
+    said = [row for row in report["articles"] if row["feedback"]]
+    return [
+        Table(f"Articles used in walks (link rate of all walks: {percent(report['link_rate'])})",
+              ("article", "walks", "solved walks", "link rate", "last used"),
+              [(row["id"], str(row["walks"]), str(row["solved_walks"]), percent(row["link_rate"]),
+                row["last_used"][:10]) for row in used]),
+        Table("Never used in a walk", ("article", "owner"),
+              [(row["id"], row["owner"]) for row in report["never_used"]]),
+        Table("Stale articles by owner", ("owner", "article", "updated", "age"),
+              [(group["owner"], row["id"], row["updated"] or "(no date)",
+                f"{row['age_days']} days" if row["age_days"] is not None else "")
+               for group in report["stale"] for row in group["articles"]]),
+        Table("Tree steps where walks are abandoned", ("tree", "step", "abandoned", "walks", "share"),
+              [(row["tree"], f"{row['node_tree']}#{row['node']}", str(row["abandoned"]), str(row["walks"]),
+                percent(row["share"])) for row in report["abandonment"]]),
+        Table("Was this helpful? (help site)", ("article or step", "yes", "no", "comments"),
+              [(row["id"], str(row["feedback"]["helpful"]), str(row["feedback"]["not_helpful"]),
+                " | ".join(row["feedback"]["comments"])) for row in said]
+              + [(end, str(votes["helpful"]), str(votes["not_helpful"]), " | ".join(votes["comments"]))
+                 for end, votes in report["tree_ends"].items()]),
+        Table("Searches that found nothing (help site)", ("search", "times", "last"),
+              [(row["query"], str(row["count"]), row["last"][:10])
+               for row in report["searches_without_results"]]),
+    ]
