@@ -20,7 +20,8 @@ from typing import Any
 from kbengine.report.figures import WalkFigures
 from kbengine.report.settings import RecurringRule, age_text
 
-KINDS = ("tree", "end node", "escalation team", "escalation reason", "collected value")
+# on a tie, the most specific thing first: one printer says more than the tree it is walked in
+KINDS = ("collected value", "end node", "escalation reason", "escalation team", "tree")
 
 
 def poisson_tail(count: int, expected: float) -> float:
@@ -81,7 +82,7 @@ def things(walk: WalkFigures) -> Iterator[tuple[str, str, str]]:
         if walk.reason:
             yield "escalation reason", walk.reason, walk.reason
     for name, value in walk.collected:
-        yield "collected value", f"{name}\0{value.casefold()}", f"{name}: {value}"
+        yield "collected value", f"{name}\0{value.strip().casefold()}", f"{name}: {value.strip()}"
 
 
 def as_of(walks: Sequence[WalkFigures], until: datetime | None) -> datetime | None:
