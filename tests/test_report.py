@@ -6,6 +6,7 @@ worked out in the comments next to each assertion.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from kbengine.report import (
     DamagedRecord,
+    Reading,
     WalkFigures,
     build_report,
     in_period,
@@ -193,3 +195,40 @@ def test_the_tables_show_no_inputs_notes_tickets_agents_or_session_ids(tmp_path:
     text = repr(build_report(figures(tmp_path))) + repr(report_tables(build_report(figures(tmp_path))))
     for personal in ("INC0099887", "+31 6 12345678", "Jan de Vries", "ann", "s1"):
         assert personal not in text
+
+
+def test_a_format_2_record_is_read_from_its_changes_with_back_inputs_and_articles(tmp_path: Path) -> None:
+    """Format 2 events say where a step arrived (`to`, `outcome`); `back` returns to an earlier stop."""
+    power = {"tree": "printer", "node": "power", "kind": "ask", "prompt": "Is it on?"}
+    hardware = {"tree": "printer", "node": "hw", "kind": "escalate", "prompt": "",
+                "escalation": {"team": "Workplace hardware", "priority": "P3", "reason": "No power"}}
+    lines = [
+        {"event": "start", "format": 2, "at": "2024-05-06T09:00:00+02:00", "tree": "printer", "agent": "ann",
+         "to": power, "outcome": "in_progress"},
+        {"event": "answer", "at": "2024-05-06T09:00:30+02:00", "tree": "printer", "node": "power",
+         "answer": "No", "to": {**power, "node": "queue", "kind": "do"}, "outcome": "in_progress"},
+        {"event": "back", "at": "2024-05-06T09:00:40+02:00", "to": 0},
+        {"event": "answer", "at": "2024-05-06T09:01:00+02:00", "tree": "printer", "node": "power",
+         "answer": "It will not switch on", "to": hardware, "outcome": "in_progress"},
+        {"event": "input", "at": "2024-05-06T09:05:00+02:00", "tree": "printer", "node": "hw",
+         "name": "asset_tag", "value": " PR40404 ", "to": hardware, "outcome": "escalated"},
+        {"event": "note", "at": "2024-05-06T09:06:00+02:00", "text": "Caller Jan de Vries"},
+    ]
+    path = tmp_path / "f2.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    links = {("printer", "power"): "printer-status-lights", ("printer", "queue"): "clear-print-queue"}
+    reading = Reading(links, frozenset({"asset_tag"}))
+    (walk,) = read_walks(tmp_path, reading=reading)
+    assert (walk.outcome, walk.response, walk.ended) == ("escalated", 30.0, 300.0)
+    assert (walk.end_tree, walk.end_node, walk.team, walk.priority, walk.reason) == (
+        "printer", "hw", "Workplace hardware", "P3", "No power")
+    # the queue step was reached before the back step, so its article was shown too
+    assert walk.articles == ("printer-status-lights", "clear-print-queue")
+    assert walk.collected == (("asset_tag", "PR40404"),) and walk.session == "f2"
+
+
+def test_an_article_opened_during_a_walk_counts_as_used(tmp_path: Path) -> None:
+    lines = [{"event": "start", "at": "2024-05-06T09:00:00+02:00", "tree": "vpn"},
+             {"event": "article_opened", "at": "2024-05-06T09:00:10+02:00", "article": "vpn-basics"}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert next(read_walks(tmp_path)).articles == ("vpn-basics",)
