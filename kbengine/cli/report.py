@@ -39,7 +39,8 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
-def _records(root: Path | None, filters: Filters, *, with_kb: bool) -> tuple[Records, KnowledgeBase | None]:
+def _records(root: Path | None, filters: Filters, *, with_kb: bool,
+             kb_required: bool = False) -> tuple[Records, KnowledgeBase | None]:
     """The walks that count, read once, with the KB when one is found (KB_SESSIONS works without)."""
     try:
         folder = records_folder(root)
@@ -48,7 +49,7 @@ def _records(root: Path | None, filters: Filters, *, with_kb: bool) -> tuple[Rec
     try:
         kb_root: Path | None = resolve_root(root)
     except click.UsageError:
-        if with_kb:
+        if kb_required:
             raise
         kb_root = None
     kb = open_kb(kb_root) if with_kb and kb_root else None
@@ -189,7 +190,8 @@ def content_command(root: Path | None, since: str | None, until: str | None, tre
                  2 the command was used wrongly (or no KB was found).
     """
     start, end = _moment(since, "--since"), _moment(until, "--until", end_of_day=True)
-    records, kb = _records(root, Filters(start, end, trees, agent, ticket_prefix), with_kb=True)
+    records, kb = _records(root, Filters(start, end, trees, agent, ticket_prefix), with_kb=True,
+                           kb_required=True)
     assert kb is not None
     report = content_report(kb, records, start, end)
     heading = (f"Content report: {len(kb.articles)} articles, {report['walks']} walks"

@@ -54,6 +54,10 @@ def build_report(walks: Sequence[WalkFigures], by: str = "week") -> dict[str, An
             "resolution": _spread(w.ended for w in walks if w.outcome == "solved"),
             "handover": _spread(w.ended for w in escalated),
         },
+        "time_distribution": {
+            "response": histogram(w.response for w in walks),
+            "resolution": histogram(w.ended for w in walks if w.outcome == "solved"),
+        },
         "escalations": {
             "total": len(escalated),
             "by_team": _shares("team", (w.team for w in escalated)),
@@ -116,6 +120,29 @@ def p90(values: Sequence[float]) -> float | None:
 def _spread(values: Iterable[float | None]) -> dict[str, Any]:
     known = [v for v in values if v is not None]
     return {"count": len(known), "median_seconds": median(known), "p90_seconds": p90(known)}
+
+
+# upper bounds in seconds of the time distribution's buckets; the last is open-ended
+BUCKETS = (60, 120, 300, 600, 1200, 1800, 3600, None)
+
+
+def bucket_label(low: int, high: int | None) -> str:
+    """`1-2 min`, `under 1 min`, `60+ min`."""
+    if high is None:
+        return f"{low // 60}+ min"
+    return f"under {high // 60} min" if low == 0 else f"{low // 60}-{high // 60} min"
+
+
+def histogram(values: Iterable[float | None]) -> list[dict[str, Any]]:
+    """How many times fall in each bucket of BUCKETS (a time on a bound counts in the next bucket)."""
+    counts = [0] * len(BUCKETS)
+    for value in values:
+        if value is None:
+            continue
+        counts[next(i for i, high in enumerate(BUCKETS) if high is None or value < high)] += 1
+    lows = (0, *(high for high in BUCKETS[:-1] if high is not None))
+    return [{"bucket": bucket_label(low, high), "from_seconds": low, "below_seconds": high, "count": count}
+            for low, high, count in zip(lows, BUCKETS, counts, strict=True)]
 
 
 def _tree(tree: str, walks: Sequence[WalkFigures]) -> dict[str, Any]:

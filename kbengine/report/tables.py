@@ -20,12 +20,12 @@ class Table:
     rows: Sequence[tuple[str, ...]]
 
 
-def recurring_table(report: dict[str, Any], *, with_sessions: bool = True) -> Table:
-    """Recurring problems, most surprising first; the session ids only for agents and leads."""
+def recurring_table(report: dict[str, Any], *, with_sessions: bool = True, shown: int = 5) -> Table:
+    """Recurring problems, most surprising first; the session ids (the first `shown`) only for leads."""
     headers = ("recurring", "what", "in window", "baseline", "expected", "since", "p")
     rows = [(row["kind"], row["what"], str(row["window_count"]), str(row["baseline_count"]),
              f"{row['expected']:.2f}", row["since"][:16].replace("T", " "), f"{row['p_value']:.1g}")
-            + ((_some(row["sessions"]),) if with_sessions else ())
+            + ((_some(row["sessions"], shown),) if with_sessions else ())
             for row in report.get("recurring", [])]
     rule = report.get("recurring_rule") or {}
     title = (f"Recurring problems (last {rule.get('window', '?')} against the {rule.get('baseline', '?')} "
@@ -33,7 +33,7 @@ def recurring_table(report: dict[str, Any], *, with_sessions: bool = True) -> Ta
     return Table(title, headers + (("sessions",) if with_sessions else ()), rows)
 
 
-def _some(sessions: Sequence[str], shown: int = 5) -> str:
+def _some(sessions: Sequence[str], shown: int) -> str:
     more = len(sessions) - shown
     return " ".join(sessions[:shown]) + (f" (+{more} more, see --json)" if more > 0 else "")
 
