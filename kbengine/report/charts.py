@@ -90,7 +90,7 @@ def line(labels: Sequence[str], values: Sequence[float | None], *, width: int = 
     """A rate from 0 to 100% over the labels; a period without a rate leaves a gap in the line."""
     left, bottom = 40, 30
     plot = height - bottom - 10
-    step = (width - left - 10) / max(len(labels) - 1, 1)
+    step = (width - left - 40) / max(len(labels) - 1, 1)  # room on the right for the last label
     every = _every(labels, step)
     body = [f'<line x1="{left}" y1="{10 + plot}" x2="{width - 10}" y2="{10 + plot}" stroke="#333"/>',
             f'<text x="{left - 4}" y="14" text-anchor="end">100%</text>',
