@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,3 +84,19 @@ def bundled_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bundled_kb(bundled_root: Path) -> KnowledgeBase:
     return compile_kb(bundled_root)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for this test run (see tests/postgres.py); skips when there is none."""
+    from postgres import server_url
+
+    yield from server_url()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty PostgreSQL database of its own for one test."""
+    from postgres import new_database
+
+    return new_database(postgres_server)

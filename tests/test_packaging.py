@@ -23,3 +23,5 @@ def test_the_wheel_ships_templates_assets_catalogues_and_schemas(tmp_path: Path)
     shipped = {name.split("/data/share/kbengine/", 1)[1] for name in names if "/data/share/kbengine/" in name}
     assert templates and templates == shipped
     assert {"kbengine/locales/nl/LC_MESSAGES/messages.po", "kbengine/schemas/tree.json"} <= names
+    # the session database migrates itself on open: its migration scripts ship too
+    assert {"kbengine/walk/migrations/env.py", "kbengine/walk/migrations/versions/0001_sessions.py"} <= names

@@ -105,8 +105,18 @@ def test_no_sessions_folder_at_all_is_an_empty_report(tmp_path: Path,
     assert result.exit_code == 0 and result.stdout.startswith("No sessions in ")
 
 
+def test_a_record_with_a_line_cut_short_is_counted_with_one_warning(records: Path) -> None:
+    (records / "cut-short.jsonl").write_text(
+        '{"event": "start", "at": "2024-05-06T09:00:00+02:00", "tree": "x"}\n{"event": "ans')
+    result = report("--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["sessions"]["total"] == 9 and data["skipped_records"] == 0
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 1 and "cut-short.jsonl" in warnings[0] and "left out" in warnings[0]
+
+
 @pytest.mark.parametrize(("name", "content"), [
-    ("cut-short.jsonl", '{"event": "start", "at": "2024-05-06T09:00:00+02:00", "tree": "x"}\n{"event": "ans'),
     ("not-json.jsonl", "hello\n"),
     ("edited-time.jsonl", '{"event": "start", "at": "Monday morning", "tree": "x"}\n'),
     ("edited-outcome.jsonl", '{"event": "start", "at": "2024-05-06T09:00:00+02:00", "tree": "x"}\n'

@@ -28,8 +28,9 @@ from kbengine.report.feedback import (
 )
 from kbengine.report.settings import ContentLimits
 from kbengine.services.report import content_report, read_records
-from kbengine.walk.records import SessionRecord
+from kbengine.walk.jsonl import JsonlStore
 from tests.conftest import copy_bundled
+from tests.test_report_recurring import record
 
 MONDAY = datetime.fromisoformat("2024-05-06T09:00:00+02:00")
 
@@ -88,7 +89,7 @@ def test_feedback_is_validated_and_stores_nothing_personal(tmp_path: Path) -> No
     now = datetime.fromisoformat("2024-05-06T09:41:27+02:00")
     vote = feedback_from({"kind": "article", "article": "unlock-account", "helpful": "no",
                           "comment": "x" * 900, "email": "jan@example.org"}, now)
-    append_feedback(tmp_path, vote)
+    append_feedback(JsonlStore(tmp_path), vote)
     line = feedback_file(tmp_path).read_text("utf-8")
     assert json.loads(line) == {"at": "2024-05-06T09:41+02:00", "kind": "article",
                                 "article": "unlock-account", "helpful": False, "comment": "x" * 500}
@@ -109,16 +110,16 @@ def test_feedback_is_tallied_per_article_per_tree_end_and_per_search(tmp_path: P
                  {"kind": "article", "article": "a", "helpful": "no", "comment": "Step 3 is wrong"},
                  {"kind": "tree", "tree": "printer", "node": "fixed", "helpful": "yes"},
                  {"kind": "search", "query": "Toner  empty"}, {"kind": "search", "query": "toner empty"}]:
-        append_feedback(tmp_path, feedback_from(form, now))
+        append_feedback(JsonlStore(tmp_path), feedback_from(form, now))
     feedback_file(tmp_path).open("a").write("{not json\n")
     damaged: list[str] = []
-    votes = tally(read_feedback(tmp_path, damaged.append))
+    votes = tally(read_feedback(JsonlStore(tmp_path), damaged.append))
     assert votes["articles"]["a"].as_dict() == {"helpful": 1, "not_helpful": 1,
                                                 "comments": ["Step 3 is wrong"]}
     assert votes["ends"]["printer#fixed"].as_dict() == {"helpful": 1, "not_helpful": 0, "comments": []}
     assert votes["searches"] == [{"query": "Toner empty", "count": 2, "last": "2024-05-06T09:00+02:00"}]
     assert len(damaged) == 1 and "line 6 is not a feedback entry" in damaged[0]
-    assert tally(read_feedback(tmp_path), since=now + timedelta(minutes=1))["articles"] == {}
+    assert tally(read_feedback(JsonlStore(tmp_path)), since=now + timedelta(minutes=1))["articles"] == {}
 
 
 @pytest.fixture
@@ -132,11 +133,7 @@ def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("KB_SESSIONS", raising=False)
     folder = root / "sessions"
     for session, outcome, node in [("w1", "solved", "keyboard"), ("w2", "abandoned", "start")]:
-        saved = SessionRecord.create(folder, session, {"at": MONDAY.isoformat(), "tree": "cannot-sign-in"})
-        saved.append({"event": "answer", "at": (MONDAY + timedelta(minutes=1)).isoformat(),
-                      "tree": "cannot-sign-in", "node": "start", "answer": "Yes",
-                      "state": {"tree": "cannot-sign-in", "node": node, "outcome": outcome}})
-        saved.close()
+        record(folder, session, MONDAY, "cannot-sign-in", outcome, node)
     return root
 
 
@@ -144,7 +141,7 @@ def test_the_content_report_names_used_unused_and_stale_articles_of_the_bundled_
         bundled: Path, bundled_kb: KnowledgeBase) -> None:
     kb = bundled_kb
     config = Config(report={"content": {"stale_after": "90d"}})
-    records = read_records(bundled / "sessions", Filters(), config, kb)
+    records = read_records(JsonlStore(bundled / "sessions"), Filters(), config, kb)
     report = content_report(kb, records, None, None, today=date(2026, 11, 30))
     used = {row["id"]: row for row in report["articles"] if row["walks"]}
     assert used == {"caps-lock-keyboard-layout": {
@@ -163,7 +160,7 @@ def test_the_content_report_names_used_unused_and_stale_articles_of_the_bundled_
 
 
 def test_a_not_helpful_vote_on_the_site_shows_in_kb_report_content(bundled: Path) -> None:
-    append_feedback(bundled / "sessions", feedback_from({
+    append_feedback(JsonlStore(bundled / "sessions"), feedback_from({
         "kind": "article", "article": "unlock-account", "helpful": "no", "comment": "The link is broken"}))
     runner = CliRunner()
     data = json.loads(runner.invoke(cli, ["report", "content", "--json"]).stdout)

@@ -15,7 +15,6 @@ from kbengine.cli import cli
 from kbengine.report import WalkFigures
 from kbengine.report.recurring import find_recurring, poisson_tail
 from kbengine.report.settings import RecurringRule, report_settings
-from kbengine.walk.records import SessionRecord
 
 END = datetime.fromisoformat("2024-05-29T00:00:00+02:00")
 RULE = RecurringRule()  # 1d window, 28d baseline, at least 3, p < 0.001
@@ -148,10 +147,12 @@ def test_kb_report_lists_the_planted_spike_first_with_sessions_for_leads_only(
 def record(folder: Path, session: str, started: datetime, tree: str, outcome: str, node: str,
            inputs: dict[str, str] | None = None) -> None:
     """A format 1 record: a start and one answer that ends the walk."""
-    saved = SessionRecord.create(folder, session, {"at": started.isoformat(), "tree": tree, "agent": "ann"})
     escalation = {"team": "Workplace hardware", "reason": "Hardware"} if outcome == "escalated" else None
     state = {"tree": tree, "node": node, "outcome": outcome, "inputs": inputs or {}, "path": [],
              "escalation": escalation}
-    saved.append({"event": "answer", "at": (started + timedelta(minutes=3)).isoformat(), "tree": tree,
-                  "node": "start", "answer": "Yes", "state": state})
-    saved.close()
+    lines = [{"event": "start", "format": 1, "session": session, "at": started.isoformat(), "tree": tree,
+              "agent": "ann"},
+             {"event": "answer", "at": (started + timedelta(minutes=3)).isoformat(), "tree": tree,
+              "node": "start", "answer": "Yes", "state": state}]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{session}.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))

@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kbengine.cli import cli
+from kbengine.walk.jsonl import JsonlStore
+from kbengine.walk.store import Holder
 
 PRINTER = """
     title: Printer does not print
@@ -241,3 +243,49 @@ def test_a_bundled_tree_walks_to_an_escalation_with_its_inputs(bundled_root: Pat
     assert code == 0, state
     assert state["outcome"] == "escalated" and state["facts"] == {"os": "windows"}
     assert state["escalation"]["team"] == "Second line - Identity and Access"
+
+
+def test_a_session_another_walk_holds_is_refused_and_can_still_be_shown(kb_root: Path,
+                                                                         tmp_path: Path) -> None:
+    _, first = walk_json(kb_root, "printer", "--answer", "Yes")
+    store = JsonlStore(tmp_path / "sessions")
+    store.lock(first["session"], Holder("ann", "desk-7", 4242, "2024-05-01T10:00:00+00:00", "t" * 16))
+    try:
+        code, state = walk_json(kb_root, "--resume", first["session"], "--answer", "Yes")
+        assert code == 1 and "is open by ann on desk-7 (process 4242)" in state["error"]
+        shown = kb(kb_root, "sessions", "show", first["session"])
+        assert shown.exit_code == 0 and "answer [printer#power] Yes" in shown.stdout
+    finally:
+        store.close()
+    code, state = walk_json(kb_root, "--resume", first["session"], "--answer", "Yes")
+    assert code == 0 and state["outcome"] == "solved"
+
+
+def test_an_exported_hand_over_is_private_unless_a_mode_is_given(kb_root: Path, tmp_path: Path) -> None:
+    _, state = walk_json(kb_root, "printer", "--answer", "It will not switch on",
+                         "--input", "asset_tag=AB12345")
+    private, shared = tmp_path / "private.md", tmp_path / "shared.md"
+    export = ("sessions", "export", state["session"], "-o")
+    assert kb(kb_root, *export, str(private)).exit_code == 0
+    assert kb(kb_root, *export, str(shared), "--mode", "640").exit_code == 0
+    assert (private.stat().st_mode & 0o777, shared.stat().st_mode & 0o777) == (0o600, 0o640)
+    assert "AB12345" in private.read_text()
+    wrong = kb(kb_root, "sessions", "export", state["session"], "-o", str(shared), "--mode", "rw")
+    assert wrong.exit_code == 2 and "octal" in wrong.stderr
+
+
+def test_walks_sessions_and_report_share_a_database_given_with_database(kb_root: Path,
+                                                                       tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'desk.db'}"
+    code, state = walk_json(kb_root, "printer", "--answer", "Yes", "--answer", "Yes", "--database", database)
+    assert code == 0 and state["record"] == f"{database}#{state['session']}"
+    listed = json.loads(kb(kb_root, "sessions", "list", "--database", database, "--json").stdout)
+    assert [s["session"] for s in listed["sessions"]] == [state["session"]]
+    assert not (tmp_path / "sessions").exists()  # nothing went to the folder
+    report = CliRunner().invoke(cli, ["report", "--root", str(kb_root), "--database", database, "--json"])
+    assert json.loads(report.stdout)["sessions"]["solved"] == 1
+
+
+def test_a_store_url_kb_does_not_know_is_a_plain_error(kb_root: Path) -> None:
+    result = kb(kb_root, "sessions", "list", "--database", "mysql://desk")
+    assert result.exit_code == 1 and "is not a session store kb knows" in result.stderr

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from kbengine.graph import build_graph
 from kbengine.model import Answer, CollectField, Config, Escalation, Node, Tree
 from kbengine.read.sources import load_tree
+from kbengine.walk import events as events_module
 from kbengine.walk.engine import Walk, WalkError, replay
+from kbengine.walk.events import Event
 
 PRINTER = """
 title: Printer does not print
@@ -215,18 +217,40 @@ def test_abandon_ends_the_walk_and_reopen_continues_it(trees: dict[str, Tree]) -
     assert walk.state.node == "printed"
 
 
-def test_every_action_is_reported_as_an_event_with_the_state_after_it(trees: dict[str, Tree]) -> None:
-    events: list[dict[str, Any]] = []
+def test_every_action_is_reported_as_an_event_with_what_changed(trees: dict[str, Tree]) -> None:
+    events: list[Event] = []
     walk = walk_of(trees, listener=events.append)
-    walk.answer("Yes")
+    walk.answer("It will not switch on")
     walk.note("test page jammed")
-    assert [e["event"] for e in events] == ["answer", "note"]
-    assert events[0]["node"] == "power" and events[0]["answer"] == "Yes"
-    assert events[0]["state"]["node"] == "queue"
+    assert [e.name for e in events] == ["answer", "note"]
+    answer = events[0]
+    assert isinstance(answer, events_module.Answer) and answer.arrival is not None
+    assert (answer.node, answer.answer) == ("power", "It will not switch on")
+    assert (answer.arrival.position.node, answer.arrival.facts) == ("hardware", {"power_fault": True})
+    assert answer.state is None  # format 2: not the whole state
+
+
+def test_the_state_rebuilt_from_events_is_the_state_the_engine_shows(trees: dict[str, Tree]) -> None:
+    walk = walk_of(trees)
+    events: list[Event] = [events_module.Start(at="2024-05-01T10:00:00+00:00", session="s", tree="printer",
+                                               arrival=walk.start_arrival())]
+    walk.listener = events.append
+    walk.answer("Yes")
+    walk.confirm()
+    walk.back()
+    walk.note("paper jam")
+    walk.confirm()
+    walk.answer("No")
+    walk.provide("asset_tag", "AB12345")
+    rebuilt = events_module.replay([events_module.parse_event(events_module.event_data(e)) for e in events])
+    shown = walk.snapshot()
+    for key in ("tree", "node", "kind", "prompt", "outcome", "path", "facts", "inputs", "notes",
+                "escalation"):
+        assert rebuilt.state[key] == shown[key], key
 
 
 def test_replaying_the_events_rebuilds_the_same_state(trees: dict[str, Tree]) -> None:
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     walk = walk_of(trees, listener=events.append)
     walk.answer("Yes")
     walk.confirm()
@@ -242,7 +266,7 @@ def test_replaying_the_events_rebuilds_the_same_state(trees: dict[str, Tree]) ->
 
 
 def test_replay_stops_where_a_changed_tree_no_longer_fits(trees: dict[str, Tree]) -> None:
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     walk = walk_of(trees, listener=events.append)
     walk.answer("Yes")
     walk.confirm()

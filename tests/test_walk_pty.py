@@ -10,7 +10,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from kbengine.walk.records import Session, read_events
+from kbengine.walk.jsonl import JsonlStore
+from kbengine.walk.store import Session
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
@@ -40,7 +41,7 @@ def press(child: pexpect.spawn, key: str, expect: str) -> None:
 
 def only_session(sessions: Path) -> Session:
     [path] = sessions.glob("*.jsonl")
-    return Session(path.stem, path, read_events(path))
+    return JsonlStore(sessions).read(path.stem)
 
 
 def finish(child: pexpect.spawn) -> int:
@@ -125,7 +126,7 @@ def test_a_walk_killed_with_sigkill_resumes_where_it_was(bundled_root: Path, ses
     assert finish(resumed) == 0
     session = only_session(sessions)
     assert session.id == session_id and session.outcome == "solved"
-    assert [e["event"] for e in session.events] == ["start", "answer", "answer", "resume", "done", "answer"]
+    assert [e.name for e in session.events] == ["start", "answer", "answer", "resume", "done", "answer"]
 
 
 def test_without_a_tree_it_asks_the_problem_and_offers_matching_trees(bundled_root: Path,

@@ -15,6 +15,7 @@ from kbengine import __version__
 COMMANDS = {
     "check": "check",
     "show": "show",
+    "list": "list",
     "search": "search",
     "walk": "walk",
     "sessions": "sessions",

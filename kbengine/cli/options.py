@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kbengine.compiler import KnowledgeBase, compile_kb, find_root
+
+if TYPE_CHECKING:
+    from kbengine.walk.store import SessionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +30,14 @@ def root_option(function: F) -> F:
 def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True,
                         help="Print machine-readable JSON instead of text.")(function)
+
+
+def database_option(function: F) -> F:
+    return click.option(
+        "--database", metavar="URL", default=None,
+        help="The session store: a folder, jsonl:///folder, sqlite:///file.db or postgresql://user@host/db. "
+             "Default: $KB_DATABASE_URL, else $KB_SESSIONS, else `sessions:` in kb.yaml, else a folder "
+             "in ~/.local/share/kbengine/sessions/.")(function)
 
 
 def resolve_root(root: Path | None) -> Path:
@@ -53,6 +65,16 @@ def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
         task = bar.add_task("Compiling the KB", total=None)
         return compile_kb(folder, use_cache=use_cache,
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def open_records(root: Path | None, database: str | None) -> SessionStore:
+    """The session store for the records commands; a store named by --database or the environment
+    works outside a KB too. SessionError when it cannot be opened."""
+    from kbengine.walk.store import open_store, store_url
+
+    named = database or os.environ.get("KB_DATABASE_URL") or os.environ.get("KB_SESSIONS")
+    folder = (find_root(Path.cwd()) or Path.cwd()) if named and root is None else resolve_root(root)
+    return open_store(store_url(folder, None, database))
 
 
 def prepare_search(kb: KnowledgeBase) -> None:

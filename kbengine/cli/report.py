@@ -13,13 +13,12 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from kbengine.cli.options import open_kb, resolve_root, root_option
-from kbengine.cli.sessions import records_folder
+from kbengine.cli.options import database_option, open_kb, open_records, resolve_root, root_option
 from kbengine.compiler import KnowledgeBase
 from kbengine.report import PERIODS, TREND_FIELDS, Filters, Table, WalkFigures, report_tables
 from kbengine.report.tables import content_tables
 from kbengine.services.report import Records, content_report, in_the_period, read_records, team_report
-from kbengine.walk.records import SessionError, parse_moment, read_config
+from kbengine.walk.store import SessionError, parse_moment, read_config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,13 +38,9 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
-def _records(root: Path | None, filters: Filters, *, with_kb: bool,
+def _records(root: Path | None, database: str | None, filters: Filters, *, with_kb: bool,
              kb_required: bool = False) -> tuple[Records, KnowledgeBase | None]:
     """The walks that count, read once, with the KB when one is found (KB_SESSIONS works without)."""
-    try:
-        folder = records_folder(root)
-    except SessionError as error:
-        _fail(str(error))
     try:
         kb_root: Path | None = resolve_root(root)
     except click.UsageError:
@@ -54,9 +49,18 @@ def _records(root: Path | None, filters: Filters, *, with_kb: bool,
         kb_root = None
     kb = open_kb(kb_root) if with_kb and kb_root else None
     config = kb.config if kb else (read_config(kb_root) if kb_root else None)
-    records = read_records(folder, filters, config, kb)
+    try:
+        store = open_records(root, database)
+        try:
+            records = read_records(store, filters, config, kb)
+        finally:
+            store.close()
+    except SessionError as error:
+        _fail(str(error))
     for message in records.damaged:
         click.echo(f"kb report: {message}; skipped", err=True)
+    for message in records.notices:
+        click.echo(f"kb report: {message}", err=True)
     for message in records.problems:
         click.echo(f"kb report: {message}", err=True)
     return records, kb
@@ -77,6 +81,7 @@ def _period_options(function: F) -> F:
                      help="Write the report to this file instead of printing it."),
         click.option("--json", "as_json", is_flag=True, help="The same as --format json."),
         root_option,
+        database_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -104,9 +109,9 @@ def _emit(text: str, output_file: Path | None) -> None:
               help="text: tables for people; md: Markdown for a team report; csv: the trends table; "
                    "json: every figure for scripts; html: the dashboard, one self-contained page.")
 @click.pass_context
-def command(context: click.Context, root: Path | None, since: str | None, until: str | None,
-            trees: tuple[str, ...], agent: str | None, ticket_prefix: str | None, output_file: Path | None,
-            as_json: bool, by: str, output: str) -> None:
+def command(context: click.Context, root: Path | None, database: str | None, since: str | None,
+            until: str | None, trees: tuple[str, ...], agent: str | None, ticket_prefix: str | None,
+            output_file: Path | None, as_json: bool, by: str, output: str) -> None:
     """Figures for team leads over the session records of `kb walk`.
 
     Recurring problems first: a tree, an end step, an escalation team or reason, or a
@@ -142,7 +147,8 @@ def command(context: click.Context, root: Path | None, since: str | None, until:
         return
     start, end = _moment(since, "--since"), _moment(until, "--until", end_of_day=True)
     output = "json" if as_json else output
-    records, kb = _records(root, Filters(start, end, trees, agent, ticket_prefix), with_kb=output == "html")
+    records, kb = _records(root, database, Filters(start, end, trees, agent, ticket_prefix),
+                           with_kb=output == "html")
     report = team_report(records, start, end, by)
     walks = in_the_period(records, start, end)
     if output == "json":
@@ -155,7 +161,7 @@ def command(context: click.Context, root: Path | None, since: str | None, until:
         content = content_report(kb, records, start, end) if kb else None
         _emit(dashboard_html(report, content, _heading(walks, start, end)), output_file)
     elif not walks and not report["recurring"]:
-        _emit(f"No sessions{_period_words(start, end)} in {records.folder}.", output_file)
+        _emit(f"No sessions{_period_words(start, end)} in {records.store.url}.", output_file)
     elif output == "md":
         _emit(_markdown(report_tables(report, with_sessions=False), _heading(walks, start, end)), output_file)
     elif sys.stdout.isatty() and output_file is None:
@@ -168,9 +174,9 @@ def command(context: click.Context, root: Path | None, since: str | None, until:
 @_period_options
 @click.option("--format", "output", type=click.Choice(["text", "md", "json"]), default="text",
               show_default=True, help="text: tables for people; md: Markdown; json: every figure.")
-def content_command(root: Path | None, since: str | None, until: str | None, trees: tuple[str, ...],
-                    agent: str | None, ticket_prefix: str | None, output_file: Path | None, as_json: bool,
-                    output: str) -> None:
+def content_command(root: Path | None, database: str | None, since: str | None, until: str | None,
+                    trees: tuple[str, ...], agent: str | None, ticket_prefix: str | None,
+                    output_file: Path | None, as_json: bool, output: str) -> None:
     """Content health for writers: which articles walks use, and which need work.
 
     Per article: walks that reached a step linking it (or opened it), solved walks among
@@ -190,7 +196,7 @@ def content_command(root: Path | None, since: str | None, until: str | None, tre
                  2 the command was used wrongly (or no KB was found).
     """
     start, end = _moment(since, "--since"), _moment(until, "--until", end_of_day=True)
-    records, kb = _records(root, Filters(start, end, trees, agent, ticket_prefix), with_kb=True,
+    records, kb = _records(root, database, Filters(start, end, trees, agent, ticket_prefix), with_kb=True,
                            kb_required=True)
     assert kb is not None
     report = content_report(kb, records, start, end)

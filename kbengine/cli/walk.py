@@ -3,107 +3,16 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from kbengine.cli.options import open_kb, prepare_search, print_json, root_option
+from kbengine.cli.options import database_option, open_kb, prepare_search, print_json, root_option
 from kbengine.compiler import KnowledgeBase
-from kbengine.walk.engine import Walk, WalkError, drive, quoted, replay
-from kbengine.walk.handover import handover, handover_markdown
-from kbengine.walk.records import (
-    Session,
-    SessionError,
-    SessionRecord,
-    agent_name,
-    load_session,
-    new_session_id,
-    read_events,
-    sessions_folder,
-)
-
-
-@dataclass
-class RecordedWalk:
-    """A walk whose every action is appended to its session record."""
-
-    walk: Walk
-    record: SessionRecord
-    session_id: str
-    warnings: list[str] = field(default_factory=list)
-
-    def handover_text(self) -> str:
-        session = Session(self.session_id, self.record.path, read_events(self.record.path))
-        return handover_markdown(handover(session))
-
-
-def start_walk(kb: KnowledgeBase, tree_id: str, ticket: str | None) -> RecordedWalk:
-    """A new walk of `tree_id` with a new session record."""
-    walk = Walk(kb.trees, tree_id)
-    tree = kb.trees[tree_id]
-    session_id = new_session_id()
-    record = SessionRecord.create(sessions_folder(kb.root, kb.config), session_id, {
-        "at": walk.clock(),
-        "tree": tree_id, "tree_title": tree.title, "tree_hash": tree.content_hash,
-        "ticket": ticket or "", "agent": agent_name(), "kb_root": str(kb.root),
-        "kb_title": kb.config.title, "state": walk.snapshot()})
-    walk.listener = record.append
-    return RecordedWalk(walk, record, session_id)
-
-
-def resume_walk(kb: KnowledgeBase, session_id: str, ticket: str | None) -> RecordedWalk:
-    """Replay a recorded walk through the engine and continue appending to its record."""
-    session = load_session(sessions_folder(kb.root, kb.config), session_id)
-    if session.outcome in ("solved", "escalated"):
-        raise SessionError(f"session {session.id} has already ended ({session.outcome}); "
-                           f"start a new walk, or see it with: kb sessions show {session.id}")
-    tree = kb.trees.get(session.tree)
-    if tree is None:
-        raise SessionError(f"session {session.id} walked tree '{session.tree}', "
-                           "which is no longer in this KB")
-    walk, problems = replay(kb.trees, session.tree, session.events)
-    warnings = []
-    hashes = [e["tree_hash"] for e in session.events if e.get("tree_hash")]
-    if hashes and hashes[-1] != tree.content_hash:
-        warnings.append(f"tree '{tree.id}' has changed since this session was recorded; "
-                        "the recorded answers were applied as far as they still fit")
-    warnings += problems
-    record = SessionRecord.reopen(session.path)
-    walk.listener = record.append
-    walk.reopen(tree_hash=tree.content_hash, ticket=ticket or session.ticket)
-    return RecordedWalk(walk, record, session.id, warnings)
-
-
-def run_scripted(recorded: RecordedWalk, answers: list[str], inputs: dict[str, str]) -> dict[str, Any]:
-    """Feed the answers to ask steps and the inputs to the escalation, until an end or a stop."""
-    walk = recorded.walk
-    error, used = drive(walk, answers, inputs)
-    result: dict[str, Any] = {"session": recorded.session_id, **walk.snapshot(),
-                              "record": str(recorded.record.path)}
-    if not walk.ended:
-        result["waiting_for"] = waiting_for(walk)
-    unused = sorted(set(inputs) - used)
-    warnings = [*recorded.warnings]
-    if unused:
-        warnings.append(f"input not asked in this walk: {', '.join(unused)}")
-    if warnings:
-        result["warnings"] = warnings
-    if error:
-        result["error"] = error
-    return result
-
-
-def waiting_for(walk: Walk) -> dict[str, Any]:
-    """What the walk needs next: an answer (and which), an action confirmed, or an input."""
-    node = walk.node
-    if node.kind == "ask":
-        return {"kind": "answer", "prompt": node.prompt, "answers": [a.label for a in walk.choices()]}
-    item = walk.pending_input()
-    if item is not None:
-        return {"kind": "input", "name": item.name, "prompt": item.prompt, "pattern": item.pattern}
-    return {"kind": node.kind, "prompt": node.prompt}
+from kbengine.walk.engine import WalkError, quoted
+from kbengine.walk.recording import RecordedWalk, open_sessions, resume_walk, run_scripted, start_walk
+from kbengine.walk.store import SessionError, SessionStore
 
 
 def format_result(result: dict[str, Any], handover_text: str) -> str:
@@ -154,12 +63,14 @@ def _search_hits(kb: KnowledgeBase) -> Any:
 @click.option("--resume", "resume_id", metavar="ID",
               help="Continue a session that was stopped, killed or abandoned.")
 @click.option("--answer", "answers", multiple=True, metavar="LABEL",
-              help="Scripted: the answer to the next question (repeat, in order). Case is ignored.")
+              help="Scripted: the answer to the next question, by label (case is ignored) or number "
+                   "(repeat, in order).")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE",
               help="Scripted: a value asked at an escalation (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Scripted: print the state as JSON.")
+@database_option
 def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: str | None,
-            answers: tuple[str, ...], inputs: tuple[str, ...], as_json: bool) -> None:
+            answers: tuple[str, ...], inputs: tuple[str, ...], as_json: bool, database: str | None) -> None:
     """Walk a troubleshooting tree with a caller, step by step, and record the session.
 
     \b
@@ -180,12 +91,15 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       "waiting_for" naming the possible answers or the input needed; continue it later
       with --resume ID and more --answer options.
 
-    Every walk writes a session record (see `kb sessions --help`; folder: $KB_SESSIONS,
-    else `sessions:` in kb.yaml, else ~/.local/share/kbengine/sessions/<kb folder name>).
+    Every walk writes a session record (see `kb sessions --help`) to the session store:
+    --database, else $KB_DATABASE_URL, else the folder $KB_SESSIONS, else `sessions:` in
+    kb.yaml, else ~/.local/share/kbengine/sessions/<kb folder name>. While a walk runs it
+    holds its session: a second `--resume` of it is refused, naming who has it.
 
     \b
     Exit status: 0 the walk ended or stopped for more answers, 1 an answer or input did
                  not fit (the error names the valid answers), an unknown tree or session,
+                 a session another walk holds,
                  2 the command was used wrongly, 130 interrupted (the session is kept).
 
     \b
@@ -206,10 +120,14 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
                                "to choose one; kb check --json lists the trees")
     kb = open_kb(root)
     try:
-        if scripted:
-            _scripted(kb, tree, resume_id, ticket, list(answers), _parse_inputs(inputs), as_json)
-        else:
-            _interactive(kb, tree, resume_id, ticket)
+        store = open_sessions(kb, database)
+        try:
+            if scripted:
+                _scripted(kb, store, tree, resume_id, ticket, list(answers), _parse_inputs(inputs), as_json)
+            else:
+                _interactive(kb, store, tree, resume_id, ticket)
+        finally:
+            store.close()
     except (WalkError, SessionError) as error:
         _fail(str(error), as_json, getattr(error, "choices", []))
 
@@ -222,35 +140,35 @@ def _fail(message: str, as_json: bool, choices: list[str]) -> None:
     raise SystemExit(1)
 
 
-def _begin(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> RecordedWalk:
+def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+           ticket: str | None) -> RecordedWalk:
     if resume_id:
-        return resume_walk(kb, resume_id, ticket)
+        return resume_walk(kb, store, resume_id, ticket)
     assert tree is not None
-    if tree not in kb.trees:
-        raise WalkError(f"there is no tree '{tree}'; the trees are: {', '.join(sorted(kb.trees))}",
-                        sorted(kb.trees))
-    return start_walk(kb, tree, ticket)
+    return start_walk(kb, store, tree, ticket)
 
 
-def _scripted(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None,
-              answers: list[str], inputs: dict[str, str], as_json: bool) -> None:
-    recorded = _begin(kb, tree, resume_id, ticket)
+def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+              ticket: str | None, answers: list[str], inputs: dict[str, str], as_json: bool) -> None:
+    recorded = _begin(kb, store, tree, resume_id, ticket)
     try:
         result = run_scripted(recorded, answers, inputs)
+        handover_text = recorded.handover_text()
     finally:
-        recorded.record.close()
+        recorded.close()
     if as_json:
         print_json(result)
     else:
         for warning in result.get("warnings", []):
             click.echo(f"kb walk: warning: {warning}", err=True)
-        click.echo(format_result(result, recorded.handover_text()))
+        click.echo(format_result(result, handover_text))
         if "error" in result:
             click.echo(f"kb walk: {result['error']}", err=True)
     raise SystemExit(1 if "error" in result else 0)
 
 
-def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, ticket: str | None) -> None:
+def _interactive(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+                 ticket: str | None) -> None:
     from rich.console import Console
 
     from kbengine.cli.terminal import Keyboard, Terminal
@@ -266,11 +184,11 @@ def _interactive(kb: KnowledgeBase, tree: str | None, resume_id: str | None, tic
             tree = None
         if tree is None:
             raise SystemExit(0)
-    recorded = _begin(kb, tree, resume_id, ticket)
+    recorded = _begin(kb, store, tree, resume_id, ticket)
     for warning in recorded.warnings:
         screen.message += f"Warning: {warning}\n"
     try:
         status = screen.run(recorded.walk, recorded.session_id)
     finally:
-        recorded.record.close()
+        recorded.close()
     raise SystemExit(status)

@@ -17,6 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kbengine.walk.jsonl import JsonlStore
+from kbengine.walk.store import SessionStore
+
 FOLDER = "feedback"  # inside the sessions folder: kept, purged and backed up with the records
 FILE = "feedback.jsonl"
 KINDS = ("article", "tree", "search")
@@ -87,9 +90,11 @@ def feedback_file(sessions: Path) -> Path:
     return sessions / FOLDER / FILE
 
 
-def append_feedback(sessions: Path, feedback: Feedback) -> None:
-    """Add one line to the feedback file; OSError when it cannot be written."""
-    folder = sessions / FOLDER
+def append_feedback(store: SessionStore, feedback: Feedback) -> None:
+    """Keep one piece of feedback with the session records; OSError when it cannot be written."""
+    if not isinstance(store, JsonlStore):
+        raise OSError(f"feedback is kept with JSON Lines records only, not in {store.url}")
+    folder = store.folder / FOLDER
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     line = json.dumps(feedback.as_dict(), ensure_ascii=False) + "\n"
     descriptor = os.open(folder / FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -97,9 +102,11 @@ def append_feedback(sessions: Path, feedback: Feedback) -> None:
         handle.write(line)  # one write of one line: appends from several workers do not interleave
 
 
-def read_feedback(sessions: Path, damaged: Callable[[str], None] | None = None) -> Iterator[Feedback]:
-    """Every readable line of the feedback file; a line out of shape goes to `damaged`."""
-    path = feedback_file(sessions)
+def read_feedback(store: SessionStore, damaged: Callable[[str], None] | None = None) -> Iterator[Feedback]:
+    """Every readable piece of feedback kept with the records; a line out of shape goes to `damaged`."""
+    if not isinstance(store, JsonlStore):
+        return
+    path = feedback_file(store.folder)
     try:
         handle = path.open(encoding="utf-8", errors="replace")
     except OSError:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from kbengine.walk.records import SessionError, parse_age
+from kbengine.walk.store import SessionError, parse_age
 
 
 @dataclass(frozen=True, slots=True)

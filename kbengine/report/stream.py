@@ -13,12 +13,15 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from kbengine.report.figures import OUTCOMES, WalkFigures
+from kbengine.walk.jsonl import SUFFIX, JsonlStore
+from kbengine.walk.store import Session, SessionStore
 
 STEPS = frozenset(("answer", "done", "input"))  # the agent's own actions at a step
 ENDED = frozenset(("solved", "escalated"))
@@ -103,53 +106,83 @@ def in_period(walk: WalkFigures, since: datetime | None, until: datetime | None)
     return (since is None or walk.started >= since) and (until is None or walk.started < until)
 
 
-def read_walks(folder: Path, filters: Filters = _EVERYTHING, reading: Reading = _PLAIN,
-               damaged: Callable[[str], None] | None = None) -> Iterator[WalkFigures]:
-    """The figures of every record in `folder` that passes the filters, oldest file name first.
+def read_walks(store: SessionStore, filters: Filters = _EVERYTHING, reading: Reading = _PLAIN,
+               damaged: Callable[[str], None] | None = None,
+               notices: Callable[[str], None] | None = None) -> Iterator[WalkFigures]:
+    """The figures of every session in the store that passes the filters, oldest first.
 
-    A record with any line that is not a whole event in the documented shape is left out and
-    passed to `damaged` as a sentence naming the file; reading goes on."""
-    for path in _record_paths(folder):
+    A record that cannot be counted (its first line is not a start, a line is JSON out of the
+    documented shape) is left out and passed to `damaged` as a sentence naming it. Lines that are
+    not JSON at all (cut short by a crash) are left out of their record, which still counts, and
+    said in `notices`, as the store itself reads them (docs/walk.md)."""
+    for session_id, location, read in _records(store, damaged):
         try:
-            lines = _decode(path)
-            walk, agent, ticket = summarize(lines, path.stem, reading)
+            lines, cut = read()
+            walk, agent, ticket = summarize(lines, session_id, reading)
         except DamagedRecord as error:
             if damaged is not None:
-                damaged(f"{path}: {error}")
+                damaged(f"{location}: {error}")
             continue
+        if cut and notices is not None:
+            notices(f"{location}: {cut} line{'s' * (cut != 1)} cut short (a crash) left out; "
+                    "the rest is counted")
         if filters.keeps(walk, agent, ticket):
             yield walk
+
+
+_Read = Callable[[], tuple[list[_Line], int]]
+
+
+def _records(store: SessionStore, damaged: Callable[[str], None] | None) -> Iterator[tuple[str, str, _Read]]:
+    """(id, where, how to read its lines) per session: a folder's files are decoded here, fast;
+    a database's sessions come from the store."""
+    if isinstance(store, JsonlStore):
+        for path in _record_paths(store.folder):
+            yield path.stem, str(path), partial(_decode, path)
+    else:
+        for session in store.sessions(damaged=damaged):
+            yield session.id, session.location, partial(_converted, session)
 
 
 def _record_paths(folder: Path) -> list[Path]:
     """The records in `folder` by file name (os.scandir: sorting Path objects cost a tenth of the time)."""
     try:
         with os.scandir(folder) as entries:
-            names = sorted(entry.name for entry in entries if entry.name.endswith(".jsonl"))
+            names = sorted(entry.name for entry in entries if entry.name.endswith(SUFFIX))
     except OSError:
         return []
     return [folder / name for name in names]
 
 
-def _decode(path: Path) -> list[_Line]:
+def _decode(path: Path) -> tuple[list[_Line], int]:
+    """The lines of a record file, and how many were left out as not JSON (cut short by a crash)."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise DamagedRecord(f"cannot be read ({error.strerror})") from None
     try:
-        return _DECODER.decode_lines(data)
+        return _DECODER.decode_lines(data), 0
     except msgspec.DecodeError:
         pass
-    for number, line in enumerate(data.splitlines(), start=1):  # find the line to name it
+    lines, cut = [], 0
+    for number, line in enumerate(data.splitlines(), start=1):  # one at a time, to name the bad one
         if not line.strip():
             continue
         try:
-            _DECODER.decode(line)
+            lines.append(_DECODER.decode(line))
         except msgspec.ValidationError as error:
-            raise DamagedRecord(f"line {number} is not in the documented shape ({error})") from None
+            raise DamagedRecord(f"line {number} is not an event in the documented shape ({error})") from None
         except msgspec.DecodeError:
-            raise DamagedRecord(f"line {number} is not a whole event (cut short or edited)") from None
-    raise DamagedRecord("it is not JSON Lines")
+            cut += 1
+    return lines, cut
+
+
+def _converted(session: Session) -> tuple[list[_Line], int]:
+    """The events of a session read by a database store, in the shape the summary reads."""
+    try:
+        return [msgspec.convert(data, _Line) for data in session.event_data()], session.damaged
+    except msgspec.ValidationError as error:
+        raise DamagedRecord(f"an event is not in the documented shape ({error})") from None
 
 
 def summarize(lines: Iterable[_Line], session: str,
@@ -236,11 +269,6 @@ def _seconds(started: datetime, line: _Line) -> float:
     return (_moment(line.at, f"a '{line.event}' event") - started).total_seconds()
 
 
-def walk_figures(events: Iterable[Mapping[str, Any]], session: str = "",
-                 reading: Reading = _PLAIN) -> WalkFigures:
-    """The figures of one session given as event dicts (a record read whole, or rows of a database)."""
-    try:
-        lines = [msgspec.convert(event, _Line) for event in events]
-    except msgspec.ValidationError as error:
-        raise DamagedRecord(f"an event is not in the documented shape ({error})") from None
-    return summarize(lines, session, reading)[0]
+def walk_figures(session: Session, reading: Reading = _PLAIN) -> WalkFigures:
+    """The figures of one session read whole from any store."""
+    return summarize(_converted(session)[0], session.id, reading)[0]

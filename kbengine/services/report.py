@@ -6,26 +6,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from kbengine.compiler import KnowledgeBase
 from kbengine.model import Config
 from kbengine.report.content import content_health
-from kbengine.report.feedback import read_feedback, tally
+from kbengine.report.feedback import Feedback, read_feedback, tally
 from kbengine.report.figures import WalkFigures, build_report
 from kbengine.report.recurring import as_of, find_recurring, rule_data
 from kbengine.report.settings import ReportSettings, report_settings
 from kbengine.report.stream import Filters, Reading, in_period, read_walks
+from kbengine.walk.store import SessionStore
 
 
 @dataclass
 class Records:
-    """The walks read from a sessions folder, the damaged records left out, and the settings used."""
+    """The walks read from a session store, the damaged records left out, and the settings used."""
 
-    folder: Path
+    store: SessionStore
     walks: list[WalkFigures]
-    damaged: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # records left out, one sentence each
+    notices: list[str] = field(default_factory=list)  # records counted without a line cut short
+    feedback: list[Feedback] = field(default_factory=list)  # from the help site
     settings: ReportSettings = field(default_factory=ReportSettings)
     problems: list[str] = field(default_factory=list)  # settings in kb.yaml that were not usable
 
@@ -37,15 +39,18 @@ def reading_for(kb: KnowledgeBase | None, settings: ReportSettings) -> Reading:
     return Reading(links, frozenset(settings.recurring.inputs))
 
 
-def read_records(folder: Path, filters: Filters, config: Config | None = None,
+def read_records(store: SessionStore, filters: Filters, config: Config | None = None,
                  kb: KnowledgeBase | None = None) -> Records:
     """Every walk that passes the filters except `since`: the recurring-problem rule needs the
     baseline before the period. Streams: one record in memory at a time."""
     settings, problems = report_settings(config.report if config else None)
     everything_before = Filters(None, filters.until, filters.trees, filters.agent, filters.ticket_prefix)
     damaged: list[str] = []
-    walks = list(read_walks(folder, everything_before, reading_for(kb, settings), damaged.append))
-    return Records(folder, walks, damaged, settings, problems)
+    notices: list[str] = []
+    reading = reading_for(kb, settings)
+    walks = list(read_walks(store, everything_before, reading, damaged.append, notices.append))
+    feedback = list(read_feedback(store, notices.append))
+    return Records(store, walks, damaged, notices, feedback, settings, problems)
 
 
 def in_the_period(records: Records, since: datetime | None, until: datetime | None) -> list[WalkFigures]:
@@ -68,7 +73,7 @@ def team_report(records: Records, since: datetime | None, until: datetime | None
 def content_report(kb: KnowledgeBase, records: Records, since: datetime | None, until: datetime | None,
                    today: date | None = None) -> dict[str, Any]:
     """Every figure of `kb report content --json`, with the help site's feedback in the period."""
-    votes = tally(read_feedback(records.folder, records.damaged.append), since, until)
+    votes = tally(records.feedback, since, until)
     today = today or datetime.now().astimezone().date()
     return {"period": {"since": since and since.isoformat(), "until": until and until.isoformat()},
             "skipped_records": len(records.damaged),

@@ -2,7 +2,7 @@
 
 A `Walk` holds the current `State` (tree, node, path, facts, inputs, outcome) and a snapshot
 per stop, so `back` restores an earlier state exactly. Every action is reported to an
-optional listener as an event (a plain dict); replaying those events rebuilds the walk.
+optional listener as a typed event (walk/events.py); replaying those events rebuilds the walk.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from kbengine.model import Answer, CollectField, Node, Tree
+from kbengine.walk import events
+from kbengine.walk.events import ENDED, OUTCOMES, Outcome
 
-Outcome = Literal["in_progress", "solved", "escalated", "abandoned"]
-OUTCOMES: tuple[Outcome, ...] = ("in_progress", "solved", "escalated", "abandoned")
-Listener = Callable[[dict[str, Any]], None]
+__all__ = ["OUTCOMES", "Outcome", "Walk", "WalkError", "drive", "replay"]
+
+Listener = Callable[[events.Event], None]
 Clock = Callable[[], str]
-EVENT_ACTIONS = ("answer", "done", "input", "back", "restart", "note", "abandon", "resume")
 
 
 def local_now() -> str:
@@ -126,20 +127,26 @@ class Walk:
     # Actions: each checks first, then commits a new State and reports one event
 
     def answer(self, label: str, at: str | None = None) -> State:
-        """Take the answer with this label (case and surrounding spaces ignored)."""
+        """Take the answer with this label (case and surrounding spaces ignored), or else with this
+        number (1 is the first answer shown), so a label that is a number still wins."""
         self._require("ask", "answer")
         choices = self.choices()
         wanted = label.strip().casefold()
         chosen = next((a for a in choices if a.label == label), None) or next(
             (a for a in choices if a.label.strip().casefold() == wanted), None)
+        if chosen is None and wanted.isdigit() and 1 <= int(wanted) <= len(choices):
+            chosen = choices[int(wanted) - 1]
         if chosen is None:
             names = [a.label for a in choices]
+            numbers = f" (or their numbers 1-{len(names)})" if len(names) > 1 else ""
             raise WalkError(f"'{label}' is not an answer to \"{self.node.prompt}\"; "
-                            f"the answers are: {quoted(names)}", names)
+                            f"the answers are: {quoted(names)}{numbers}", names)
         at = at or self.clock()
         state = replace(self.state, path=(*self.state.path, self._step(chosen.label, at)),
                         facts={**self.state.facts, **chosen.set})
-        self._move(state, chosen.next, at, "answer", answer=chosen.label)
+        tree, node = self.state.tree, self.state.node
+        self._move(state, chosen.next, at, lambda arrival: events.Answer(
+            at=at, tree=tree, node=node, answer=chosen.label, arrival=arrival))
         return self.state
 
     def confirm(self, at: str | None = None) -> State:
@@ -147,7 +154,9 @@ class Walk:
         self._require("do", "confirm")
         at = at or self.clock()
         state = replace(self.state, path=(*self.state.path, self._step("done", at)))
-        self._move(state, self.node.next or "", at, "done")
+        tree, node = self.state.tree, self.state.node
+        self._move(state, self.node.next or "", at,
+                   lambda arrival: events.Done(at=at, tree=tree, node=node, arrival=arrival))
         return self.state
 
     def provide(self, name: str, value: str, at: str | None = None) -> State:
@@ -167,7 +176,9 @@ class Walk:
         state = replace(self.state, inputs={**self.state.inputs, name: value})
         if all(c.name in state.inputs for c in self.node.collect):
             state = replace(state, outcome="escalated")
-        self._commit(state, "input", at, name=name, value=value)
+        tree, node = self.state.tree, self.state.node
+        self._commit(state, lambda arrival: events.Input(
+            at=at, tree=tree, node=node, input=name, value=value, arrival=arrival))
         return self.state
 
     def back(self, stop: int | None = None, at: str | None = None) -> State:
@@ -181,7 +192,7 @@ class Walk:
         state = self.history[index]
         del self.history[index:]
         self.state = state
-        self._report("back", at or self.clock(), to=index)
+        self._report(events.Back(at=at or self.clock(), to=index))
         return state
 
     def stop_before(self, step: int) -> int:
@@ -196,7 +207,7 @@ class Walk:
         """Start again at the first step of the tree, with no facts or inputs."""
         self.history.clear()
         self.state = self.initial
-        self._report("restart", at or self.clock())
+        self._report(events.Restart(at=at or self.clock()))
         return self.state
 
     def note(self, text: str, at: str | None = None) -> None:
@@ -206,49 +217,51 @@ class Walk:
             raise WalkError("a note needs some text")
         at = at or self.clock()
         self.notes.append(Note(text, self.state.tree, self.state.node, at))
-        self._report("note", at, text=text)
+        self._report(events.Note(at=at, text=text, tree=self.state.tree, node=self.state.node))
 
     def abandon(self, at: str | None = None) -> State:
         """Stop without an outcome (the caller hung up, the problem went away)."""
         if self.ended:
             raise WalkError(f"the walk has already ended ({self.state.outcome})")
         self.state = replace(self.state, outcome="abandoned")
-        self._report("abandon", at or self.clock())
+        self._report(events.Abandon(at=at or self.clock()))
         return self.state
 
-    def reopen(self, at: str | None = None, **details: Any) -> State:
-        """Continue an abandoned (or unfinished) walk; `details` go into the event."""
-        if self.state.outcome in ("solved", "escalated"):
+    def reopen(self, at: str | None = None, tree_hash: str = "", ticket: str = "") -> State:
+        """Continue an abandoned (or unfinished) walk, on the tree as it is now (`tree_hash`)."""
+        if self.state.outcome in ENDED:
             raise WalkError(f"the walk has already ended ({self.state.outcome})")
         self.state = replace(self.state, outcome="in_progress")
-        self._report("resume", at or self.clock(), **details)
+        self._report(events.Resume(at=at or self.clock(), tree_hash=tree_hash, ticket=ticket))
         return self.state
 
-    def apply(self, event: Mapping[str, Any]) -> None:
+    def apply(self, event: events.Event) -> None:
         """Replay one recorded event; raises WalkError when it no longer applies."""
-        action = event.get("event")
-        at = event.get("at")
-        where = (event.get("tree"), event.get("node"))
-        if action in ("answer", "done", "input") and where != (self.state.tree, self.state.node):
-            raise WalkError(f"the recorded step {where[0]}#{where[1]} is not where the walk is now "
+        if isinstance(event, events.STEPS) and (event.tree, event.node) != (self.state.tree, self.state.node):
+            raise WalkError(f"the recorded step {event.tree}#{event.node} is not where the walk is now "
                             f"({self.state.tree}#{self.state.node})")
-        if action == "answer":
-            self.answer(str(event.get("answer", "")), at)
-        elif action == "done":
+        at = event.at
+        if isinstance(event, events.Answer):
+            self.answer(event.answer, at)
+        elif isinstance(event, events.Done):
             self.confirm(at)
-        elif action == "input":
-            self.provide(str(event.get("name", "")), str(event.get("value", "")), at)
-        elif action == "back":
-            self.back(int(event.get("to", 0)), at)
-        elif action == "restart":
+        elif isinstance(event, events.Input):
+            self.provide(event.input, event.value, at)
+        elif isinstance(event, events.Back):
+            self.back(event.to, at)
+        elif isinstance(event, events.Restart):
             self.restart(at)
-        elif action == "note":
-            self.note(str(event.get("text", "")), at)
-        elif action == "abandon":
+        elif isinstance(event, events.Note):
+            self.note(event.text, at)
+        elif isinstance(event, events.Abandon):
             self.abandon(at)
-        elif action == "resume":
+        elif isinstance(event, events.Resume):
             self.reopen(at)
-        # other events (the session's start) carry no action
+        # the session's start carries no action
+
+    def start_arrival(self) -> events.Arrival:
+        """Where the walk began, for the start event: the first step after any goto at the start."""
+        return _arrival(State(self.tree_id, self.trees[self.tree_id].start), self.initial, self.trees)
 
     def snapshot(self) -> dict[str, Any]:
         """The state as plain data: for JSON output and for each recorded event."""
@@ -282,11 +295,12 @@ class Walk:
     def _step(self, answer: str | None, at: str) -> Step:
         return Step(self.state.tree, self.state.node, self.node.kind, self.node.prompt, answer, at)
 
-    def _move(self, state: State, target: str, at: str, action: str, **details: Any) -> None:
+    def _move(self, state: State, target: str, at: str,
+              event: Callable[[events.Arrival], events.Event]) -> None:
         if target not in self.trees[state.tree].nodes:
             raise WalkError(f"step '{state.node}' leads to '{target}', which is not in tree "
                             f"'{state.tree}' (run kb check)")
-        self._commit(self._arrive(replace(state, node=target), at, set()), action, at, **details)
+        self._commit(self._arrive(replace(state, node=target), at, set()), event)
 
     def _arrive(self, state: State, at: str, seen: set[str]) -> State:
         """Enter a node: follow gotos into other trees, and settle the outcome of an end."""
@@ -312,18 +326,30 @@ class Walk:
             return replace(state, outcome="escalated")
         return state
 
-    def _commit(self, state: State, action: str, at: str, **details: Any) -> None:
-        self.history.append(self.state)
+    def _commit(self, state: State, event: Callable[[events.Arrival], events.Event]) -> None:
+        """Make `state` current and report the event built from what changed since the last stop."""
+        before = self.state
+        self.history.append(before)
         self.state = state
-        self._report(action, at, **details)
+        self._report(event(_arrival(before, state, self.trees)))
 
-    def _report(self, action: str, at: str, **details: Any) -> None:
-        if self.listener is None:
-            return
-        previous = self.history[-1] if action in ("answer", "done", "input") else self.state
-        event = {"event": action, "at": at, "tree": previous.tree, "node": previous.node,
-                 **details, "state": self.snapshot()}
-        self.listener(event)
+    def _report(self, event: events.Event) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+
+def _arrival(before: State, after: State, trees: Mapping[str, Tree]) -> events.Arrival:
+    """What changed from `before` to `after`: the gotos passed, facts set, the new position."""
+    node = trees[after.tree].nodes[after.node]
+    escalation = node.escalation if node.kind == "escalate" else None
+    position = events.Position(after.tree, after.node, node.kind, node.prompt,
+                               {"team": escalation.team, "priority": escalation.priority,
+                                "reason": escalation.reason} if escalation else None)
+    gotos = tuple({"tree": step.tree, "node": step.node, "to": step.prompt}
+                  for step in after.path[len(before.path):] if step.kind == "goto")
+    facts = {name: value for name, value in after.facts.items()
+             if name not in before.facts or before.facts[name] != value}
+    return events.Arrival(position, after.outcome, facts, gotos)
 
 
 def drive(walk: Walk, answers: Iterable[str], inputs: Mapping[str, str]) -> tuple[str | None, set[str]]:
@@ -361,7 +387,7 @@ def drive(walk: Walk, answers: Iterable[str], inputs: Mapping[str, str]) -> tupl
 
 
 def replay(trees: Mapping[str, Tree], tree_id: str,
-           events: Iterable[Mapping[str, Any]]) -> tuple[Walk, list[str]]:
+           recorded: Iterable[events.Event]) -> tuple[Walk, list[str]]:
     """Rebuild a walk from its recorded events, as far as they still apply.
 
     An event that no longer applies (the tree changed) skips the rest of its stretch,
@@ -371,15 +397,13 @@ def replay(trees: Mapping[str, Tree], tree_id: str,
     walk = Walk(trees, tree_id)
     problems: list[str] = []
     skipping = False
-    for number, event in enumerate(events, start=1):
-        if event.get("event") not in EVENT_ACTIONS:
-            continue
-        if skipping and event.get("event") != "resume":
+    for number, event in enumerate(recorded, start=1):
+        if isinstance(event, events.Start) or (skipping and not isinstance(event, events.Resume)):
             continue
         skipping = False
         try:
             walk.apply(event)
         except WalkError as error:
-            problems.append(f"event {number} ({event.get('event')}) no longer applies: {error}")
+            problems.append(f"event {number} ({event.name}) no longer applies: {error}")
             skipping = True
     return walk, problems

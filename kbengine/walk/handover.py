@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kbengine.walk.records import Session
+from kbengine.walk.store import Session
 
 OUTCOME_WORDS = {"solved": "Solved", "escalated": "Escalated", "abandoned": "Abandoned",
                  "in_progress": "In progress (not finished)"}
@@ -19,8 +19,8 @@ def handover(session: Session) -> dict[str, Any]:
     return {
         "session": session.id,
         "ticket": session.ticket,
-        "agent": session.start.get("agent", ""),
-        "symptom": session.start.get("tree_title", session.tree),
+        "agent": session.start.agent,
+        "symptom": session.start.tree_title or session.tree,
         "tree": session.tree,
         "started": session.started,
         "last": session.last,
