@@ -1,6 +1,6 @@
 """Feedback from the help site: "Was this helpful?" on articles and troubleshooter ends, and
-searches that found nothing. Validated here, appended to a JSON Lines file, read back for the
-content report (docs/report.md#feedback).
+searches that found nothing. Validated here and kept with the session records: a JSON Lines file
+in a records folder, the `kb_feedback` table in a database (docs/report.md#feedback).
 
 Nothing personal is stored: no address, browser, cookie or name; the time to the minute; a
 comment cut to 500 characters and a search to 200.
@@ -17,7 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from kbengine.walk.database import METADATA
 from kbengine.walk.jsonl import JsonlStore
+from kbengine.walk.sqlstore import SqlStore
 from kbengine.walk.store import SessionStore
 
 FOLDER = "feedback"  # inside the sessions folder: kept, purged and backed up with the records
@@ -86,14 +90,36 @@ def _field(form: Mapping[str, Any], name: str, limit: int, *, cut: bool = False)
     return text[:limit]
 
 
+FEEDBACK = sa.Table(
+    "kb_feedback", METADATA,  # created by walk/migrations/versions/0003_feedback.py
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String(40), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("article", sa.String(200), nullable=False, server_default=""),
+    sa.Column("tree", sa.String(200), nullable=False, server_default=""),
+    sa.Column("node", sa.String(200), nullable=False, server_default=""),
+    sa.Column("helpful", sa.Boolean, nullable=True),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("query", sa.String(200), nullable=False, server_default=""),
+)
+
+
+def _row(feedback: Feedback) -> dict[str, Any]:
+    return {key: getattr(feedback, key) for key in Feedback.__slots__}
+
+
 def feedback_file(sessions: Path) -> Path:
     return sessions / FOLDER / FILE
 
 
 def append_feedback(store: SessionStore, feedback: Feedback) -> None:
     """Keep one piece of feedback with the session records; OSError when it cannot be written."""
+    if isinstance(store, SqlStore):
+        with store.engine.begin() as connection:
+            connection.execute(FEEDBACK.insert().values(**_row(feedback)))
+        return
     if not isinstance(store, JsonlStore):
-        raise OSError(f"feedback is kept with JSON Lines records only, not in {store.url}")
+        raise OSError(f"feedback cannot be kept in {store.url}")
     folder = store.folder / FOLDER
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     line = json.dumps(feedback.as_dict(), ensure_ascii=False) + "\n"
@@ -104,6 +130,11 @@ def append_feedback(store: SessionStore, feedback: Feedback) -> None:
 
 def read_feedback(store: SessionStore, damaged: Callable[[str], None] | None = None) -> Iterator[Feedback]:
     """Every readable piece of feedback kept with the records; a line out of shape goes to `damaged`."""
+    if isinstance(store, SqlStore):
+        with store.engine.connect() as connection:
+            for row in connection.execute(FEEDBACK.select().order_by(FEEDBACK.c.id)):
+                yield Feedback(**{key: getattr(row, key) for key in Feedback.__slots__})
+        return
     if not isinstance(store, JsonlStore):
         return
     path = feedback_file(store.folder)
