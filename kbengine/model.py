@@ -253,6 +253,7 @@ class Config:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     sessions: str | None = None
     sessions_retention: str | None = None
+    server_url: str | None = None  # kb server, for the help site's feedback form
     report: dict[str, Any] = field(default_factory=dict)  # kb report's settings, read there
     extra: dict[str, Any] = field(default_factory=dict)
 

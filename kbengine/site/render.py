@@ -151,6 +151,7 @@ class SiteRenderer:
             "support": plan.kb.config.support.in_language(lang),
             "contact": self.contact(title, gettext("I read this page and still need help."), [], page),
             "search_base": urls.base,
+            "feedback_url": _feedback_url(plan.kb.config.server_url),
         }
 
     def contact(self, subject: str, summary: str, path: list[str], page: Page) -> ContactLinks:
@@ -264,3 +265,8 @@ class SiteRenderer:
                           for lang in self.plan.languages]}
 
     _root = _not_found
+
+
+def _feedback_url(server_url: str | None) -> str | None:
+    """Where "Was this helpful?" posts: kb server's feedback endpoint, or no form without a server."""
+    return f"{server_url.rstrip('/')}/api/v1/feedback" if server_url else None
