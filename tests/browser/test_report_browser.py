@@ -11,6 +11,9 @@ from click.testing import CliRunner
 from test_report_recurring import record
 
 from kbengine.cli import cli
+from kbengine.compiler import compile_kb
+from kbengine.site import build_site
+from kbengine.site.server import make_server, serve_in_thread
 from tests.browser.conftest import SCREENSHOTS, Tab
 from tests.conftest import copy_bundled
 
@@ -77,3 +80,34 @@ def test_the_dashboard_prints_with_its_charts(tab: Tab, dashboard: Path) -> None
     pdf = tab.page.pdf(format="A4")  # type: ignore[attr-defined]
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     (SCREENSHOTS / "report-dashboard.pdf").write_bytes(pdf)
+
+
+def test_a_search_that_finds_nothing_is_sent_to_kb_server_once_typing_stops(
+        tab: Tab, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The site of a KB with server_url: the search page posts the query that found nothing (and
+    nothing for a query that found something) as a plain form body to the feedback endpoint."""
+    root = copy_bundled(tmp_path_factory.mktemp("beacon"))
+    with (root / "kb.yaml").open("a") as config:
+        config.write("server_url: https://desk.example.org\n")
+    build_site(compile_kb(root), root / "site")
+    server = make_server(root / "site", "/", port=0)
+    serve_in_thread(server)
+    sent: list[str] = []
+
+    def capture(route: object) -> None:
+        sent.append(route.request.post_data or "")  # type: ignore[attr-defined]
+        route.fulfill(status=201, body="")  # type: ignore[attr-defined]
+
+    try:
+        tab.page.route("https://desk.example.org/**", capture)  # type: ignore[attr-defined]
+        host, port = server.server_address[:2]
+        tab.page.goto(f"http://{host}:{port}/en/search/")  # type: ignore[attr-defined]
+        field = tab.page.locator("#search-ui input")  # type: ignore[attr-defined]
+        field.fill("printer")
+        tab.page.wait_for_timeout(2600)  # type: ignore[attr-defined]
+        field.fill("zzqxv flurbomatic")
+        tab.page.wait_for_timeout(3000)  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sent == ["kind=search&query=zzqxv+flurbomatic"]
