@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kbengine.compiler import compile_kb
 from kbengine.report import (
     Reading,
     WalkFigures,
@@ -23,7 +24,11 @@ from kbengine.report import (
     read_walks,
     report_tables,
 )
+from kbengine.report.settings import ReportSettings
+from kbengine.services.report import reading_for
 from kbengine.walk.jsonl import JsonlStore
+from kbengine.walk.recording import start_walk
+from kbengine.walk.store import open_store
 
 HARDWARE = {"team": "Workplace hardware", "priority": "P3", "reason": "No power"}
 NETWORK = {"team": "Network", "priority": "P2", "reason": "VPN gateway down"}
@@ -234,3 +239,30 @@ def test_an_article_opened_during_a_walk_counts_as_used(tmp_path: Path) -> None:
              {"event": "article_opened", "at": "2024-05-06T09:00:10+02:00", "article": "vpn-basics"}]
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert next(read_walks(JsonlStore(tmp_path))).articles == ("vpn-basics",)
+
+
+@pytest.mark.parametrize("backend", ["jsonl", "sqlite"])
+def test_a_recorded_walk_counts_the_articles_its_steps_link_and_the_agent_opened(
+        write_kb: Any, tmp_path: Path, backend: str) -> None:
+    """Recorded by the walk services themselves (format 2), read from a folder or a database."""
+    root = write_kb({"trees/printer.yaml": """
+        title: Printer
+        start: power
+        nodes:
+          power:
+            ask: Is it on?
+            article: status-lights
+            answers: {"Yes": fixed}
+          fixed:
+            solved: Fine.
+        """, "articles/status-lights.md": "# Status lights\n", "articles/toner.md": "# Toner\n"})
+    kb = compile_kb(root)
+    url = str(tmp_path / "records") if backend == "jsonl" else f"sqlite:///{tmp_path / 'desk.db'}"
+    store = open_store(url)
+    recorded = start_walk(kb, store, "printer")
+    recorded.walk.opened("toner")  # read by searching, at the first step
+    recorded.walk.answer("Yes")
+    recorded.close()
+    (walk,) = read_walks(store, reading=reading_for(kb, ReportSettings()))
+    store.close()
+    assert walk.outcome == "solved" and walk.articles == ("status-lights", "toner")
