@@ -85,7 +85,7 @@ def test_a_flat_series_is_not_a_recurring_problem() -> None:
 
 
 def test_a_busy_day_on_a_busy_tree_is_not_enough() -> None:
-    # 10 a day and 16 today: lambda = 281/28 = 10.04, P(X >= 16) = 0.04, far above 0.001
+    # 10 a day and 16 today: lambda = 281/28 = 10.04, P(X >= 16) = 0.05, far above 0.001
     walks = flat(10) + [walk(END - timedelta(minutes=5 + m), number=8000 + m) for m in range(6)]
     assert find_recurring(walks, RULE, END) == []
 
