@@ -15,27 +15,16 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from kbengine.cli import cli
-from kbengine.server.app import create_app
 from kbengine.server.feedback import RateLimit
-from tests.test_server_walks import ARTICLE, TREE, sign_in, start, step
+from tests.test_server_walks import ARTICLE, TREE, client, database, sign_in, start, step
+
+__all__ = ["client", "database"]  # the server suite's fixtures: SQLite and a real PostgreSQL
 
 
 @pytest.fixture
 def kb_root(write_kb: Any) -> Path:
     return write_kb({"trees/printer.yaml": TREE, "articles/printing/status-lights.md": ARTICLE},
                     config="title: Help\nbase_url: https://help.example.org/\n")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        return str(request.getfixturevalue("postgres_url"))
-    return f"sqlite:///{tmp_path / 'desk.db'}"
-
-
-@pytest.fixture
-def client(kb_root: Path, database: str) -> TestClient:
-    return TestClient(create_app(kb_root, database, reload_interval=0))
 
 
 def escalate(client: TestClient, headers: dict[str, str], asset: str) -> str:
