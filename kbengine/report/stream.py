@@ -14,14 +14,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kbengine.report.figures import OUTCOMES, WalkFigures
+from kbengine.walk.database import EVENTS, SESSIONS
 from kbengine.walk.jsonl import SUFFIX, JsonlStore
-from kbengine.walk.store import Session, SessionStore
+from kbengine.walk.sqlstore import SqlStore
+from kbengine.walk.store import Session, SessionError, SessionStore
 
 STEPS = frozenset(("answer", "done", "input"))  # the agent's own actions at a step
 ENDED = frozenset(("solved", "escalated"))
@@ -115,7 +120,7 @@ def read_walks(store: SessionStore, filters: Filters = _EVERYTHING, reading: Rea
     documented shape) is left out and passed to `damaged` as a sentence naming it. Lines that are
     not JSON at all (cut short by a crash) are left out of their record, which still counts, and
     said in `notices`, as the store itself reads them (docs/walk.md)."""
-    for session_id, location, read in _records(store, damaged):
+    for session_id, location, read in _records(store, filters, damaged):
         try:
             lines, cut = read()
             walk, agent, ticket = summarize(lines, session_id, reading)
@@ -133,15 +138,45 @@ def read_walks(store: SessionStore, filters: Filters = _EVERYTHING, reading: Rea
 _Read = Callable[[], tuple[list[_Line], int]]
 
 
-def _records(store: SessionStore, damaged: Callable[[str], None] | None) -> Iterator[tuple[str, str, _Read]]:
-    """(id, where, how to read its lines) per session: a folder's files are decoded here, fast;
-    a database's sessions come from the store."""
+def _records(store: SessionStore, filters: Filters,
+             damaged: Callable[[str], None] | None) -> Iterator[tuple[str, str, _Read]]:
+    """(id, where, how to read its lines) per session: a folder's files and a database's rows are
+    decoded here, fast; any other store hands over its sessions."""
     if isinstance(store, JsonlStore):
         for path in _record_paths(store.folder):
             yield path.stem, str(path), partial(_decode, path)
+    elif isinstance(store, SqlStore):
+        yield from _rows(store, filters)
     else:
         for session in store.sessions(damaged=damaged):
             yield session.id, session.location, partial(_converted, session)
+
+
+def _rows(store: SqlStore, filters: Filters) -> Iterator[tuple[str, str, _Read]]:
+    """Every event row in one streamed query, in session order, the tree and agent filters left to
+    the database; each session's rows decoded as one record file's lines would be."""
+    query = select(EVENTS.c.session_id, EVENTS.c.data).order_by(EVENTS.c.session_id, EVENTS.c.seq)
+    chosen = select(SESSIONS.c.id)
+    if filters.trees:
+        chosen = chosen.where(SESSIONS.c.tree.in_(filters.trees))
+    if filters.agent:
+        chosen = chosen.where(SESSIONS.c.agent == filters.agent)
+    if filters.trees or filters.agent:
+        query = query.where(EVENTS.c.session_id.in_(chosen))
+    try:
+        with store.engine.connect() as connection:
+            rows = connection.execution_options(stream_results=True, yield_per=5000).execute(query)
+            for session_id, group in groupby(rows, key=lambda row: row[0]):
+                yield session_id, store.location(session_id), partial(_decode_rows, [row[1] for row in group])
+    except SQLAlchemyError as error:
+        raise SessionError(f"cannot read {store.url}: {error.__class__.__name__}") from None
+
+
+def _decode_rows(rows: list[str]) -> tuple[list[_Line], int]:
+    try:
+        return [_DECODER.decode(row) for row in rows], 0
+    except msgspec.DecodeError as error:
+        raise DamagedRecord(f"an event is not in the documented shape ({error})") from None
 
 
 def _record_paths(folder: Path) -> list[Path]:
