@@ -2,12 +2,15 @@
 and how much memory it peaks at.
 
     python benchmarks/bench_report.py [--sessions 10000 | --events 1000000] [--runs 5]
+    python benchmarks/bench_report.py --events 1000000 --database sqlite|postgresql|URL
     python benchmarks/bench_report.py --events 20000 --write FOLDER   # records only, to look at
 
 Writes synthetic records in record format 1 (docs/walk.md: every event carries the full state,
 so a record grows with its steps) over 90 days, plus a planted recurring problem on the last day
 (one printer's asset tag escalated again and again), then times `kb report` as a team lead runs
-it. Figures are medians; peak memory is the child process's ru_maxrss.
+it. Figures are medians; peak memory is the child process's ru_maxrss. With --database the same
+records are loaded into a fresh SQLite file or PostgreSQL database (bench_server.py's choice) and
+`kb report --database URL` is timed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +99,44 @@ def write_records(folder: Path, sessions: int | None = None, events: int | None 
     return written, lines_written, size
 
 
+def load_database(folder: Path, url: str) -> None:
+    """The records of `folder` as rows of the session database at `url`, in bulk."""
+    from kbengine.walk.database import EVENTS, SESSIONS, open_engine
+    from kbengine.walk.store import moment_of
+
+    engine = open_engine(url)
+    sessions: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        with engine.begin() as connection:
+            if sessions:
+                connection.execute(SESSIONS.insert(), sessions)
+            if events:
+                connection.execute(EVENTS.insert(), events)
+        sessions.clear()
+        events.clear()
+
+    for path in sorted(folder.glob("*.jsonl")):
+        lines = path.read_text("utf-8").splitlines()
+        parsed = [json.loads(line) for line in lines]
+        start = parsed[0]
+        last = moment_of(parsed[-1]["at"]).astimezone(UTC).replace(tzinfo=None)
+        sessions.append({"id": path.stem, "tree": start["tree"], "ticket": start["ticket"],
+                         "agent": start["agent"], "started": start["at"], "last_utc": last})
+        events.extend({"session_id": path.stem, "seq": seq, "event": data["event"], "at": data["at"],
+                       "data": line} for seq, (line, data) in enumerate(zip(lines, parsed, strict=True)))
+        if len(events) > 20_000:
+            flush()
+    flush()
+    engine.dispose()
+
+
 def timed(args: list[str], folder: Path, runs: int) -> tuple[float, float, float]:
     """Median wall seconds, median CPU seconds and peak memory (MB) of `kb report ARGS`.
 
     CPU time is given too because the machine is shared: wall time waits for other jobs."""
-    env = {**os.environ, "KB_SESSIONS": str(folder)}
+    env = {**os.environ, "KB_SESSIONS": str(folder)}  # --database in `args` wins
     times, cpu, peaks = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
@@ -121,6 +157,7 @@ def main() -> None:
     parser.add_argument("--events", type=int)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--write", type=Path, help="only write the records into this folder")
+    parser.add_argument("--database", help="sqlite, postgresql or a URL: time kb report over a database")
     options = parser.parse_args()
     sessions = options.sessions if options.sessions or options.events else 10_000
     if options.write:
@@ -132,10 +169,23 @@ def main() -> None:
         folder = Path(temp)
         count, events, size = write_records(folder, sessions, options.events)
         print(f"{count:,} records, {events:,} events, {size / 1e6:.1f} MB")
-        for args in ([], ["--json"], ["--by", "day", "--format", "csv"]):
-            seconds, cpu, peak = timed(args, folder, options.runs)
-            print(f"kb report {' '.join(args):<24} median of {options.runs}: {seconds:.2f} s "
-                  f"(CPU {cpu:.2f} s), peak {peak:.0f} MB")
+        if options.database:
+            from bench_server import database_url
+
+            with database_url(options.database, Path(temp)) as url:
+                started = time.perf_counter()
+                load_database(folder, url)
+                print(f"loaded into {options.database} in {time.perf_counter() - started:.0f} s")
+                report(["--database", url], folder, options.runs)
+        else:
+            report([], folder, options.runs)
+
+
+def report(base: list[str], folder: Path, runs: int) -> None:
+    for args in ([], ["--json"], ["--by", "day", "--format", "csv"]):
+        seconds, cpu, peak = timed([*base, *args], folder, runs)
+        print(f"kb report {' '.join(args):<24} median of {runs}: {seconds:.2f} s "
+              f"(CPU {cpu:.2f} s), peak {peak:.0f} MB")
 
 
 if __name__ == "__main__":
