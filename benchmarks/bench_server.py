@@ -113,7 +113,7 @@ class Ledger:
 
     events: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
-    in_flight_lost: int = 0
+    unanswered: int = 0  # requests cut off or refused: server down, or no answer in 30 s
     errors: dict[str, int] = field(default_factory=dict)
     walks_open: set[str] = field(default_factory=set)
 
@@ -172,7 +172,7 @@ async def agent(
             try:
                 response = await client.request(method, path, json=body)
             except httpx.HTTPError:
-                ledger.in_flight_lost += 1  # the server went away: the step may or may not be recorded
+                ledger.unanswered += 1  # the step may or may not be recorded: read the walk back
                 await asyncio.sleep(0.5)
                 if state is not None:
                     state = await reread(client, state["id"])
@@ -338,7 +338,7 @@ def run(agents: int, seconds: float, think: float, database: str, workers: int, 
         "walks": len(ledger.events),
         "events_lost": lost,
         "events_beyond_acknowledged": extra,
-        "in_flight_at_kill": ledger.in_flight_lost,
+        "requests_unanswered": ledger.unanswered,
         "errors": ledger.errors,
         "walks_resumed_after_kill": resumed,
         "walks_not_resumed": failed,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import anyio
 import pytest
@@ -21,6 +21,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from kbengine.server.app import create_app
 from tests.test_server_walks import ARTICLE, TREE
 
+T = TypeVar("T")
 TOOLS = {"search_kb", "get_article", "list_trees", "start_walk", "answer_step", "add_note", "hand_over"}
 
 
@@ -55,6 +56,25 @@ def server(kb_root: Path, database: str) -> Iterator[tuple[str, Any]]:
     yield f"http://127.0.0.1:{port}", app
     running.should_exit = True
     thread.join(timeout=30)
+
+
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    """anyio.run in a thread of its own: the browser tests' Playwright keeps an event loop
+    marked as running in the main thread for the whole session."""
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append(anyio.run(main))
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return cast(T, outcome[0])
 
 
 def result(called: Any) -> dict[str, Any]:
@@ -98,7 +118,7 @@ def test_an_agent_walks_a_tree_to_an_escalation_over_mcp_http(server: tuple[str,
         session = app.state.store.read(state["id"])
         assert (session.outcome, session.start.agent) == ("escalated", "assistant")
 
-    anyio.run(main)
+    run(main)
 
 
 def test_without_a_token_mcp_serves_public_content_and_no_walks(server: tuple[str, Any]) -> None:
@@ -113,7 +133,7 @@ def test_without_a_token_mcp_serves_public_content_and_no_walks(server: tuple[st
             refused = await client.call_tool("start_walk", {"tree": "printer"})
             assert refused.is_error and "sign in" in refused.content[0].text
 
-    anyio.run(main)
+    run(main)
 
 
 def test_a_bad_token_is_refused_over_mcp_http(server: tuple[str, Any]) -> None:
@@ -124,7 +144,7 @@ def test_a_bad_token_is_refused_over_mcp_http(server: tuple[str, Any]) -> None:
             refused = await client.call_tool("list_trees", {})
             assert refused.is_error and "unknown or revoked" in refused.content[0].text
 
-    anyio.run(main)
+    run(main)
 
 
 def test_kb_mcp_walks_a_tree_over_stdio(kb_root: Path, database: str) -> None:
@@ -136,7 +156,7 @@ def test_kb_mcp_walks_a_tree_over_stdio(kb_root: Path, database: str) -> None:
         async with Client(parameters) as client:
             return await walk_to_an_escalation(client)
 
-    state = anyio.run(main)
+    state = run(main)
     from kbengine.walk.store import open_store
 
     store = open_store(database)

@@ -38,13 +38,22 @@ PRINTER = """
     """
 
 
-@pytest.fixture(params=["jsonl", "sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "jsonl":
+def _url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "jsonl":
         return str(tmp_path / "sessions")
-    if request.param == "sqlite":
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'sessions.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=["jsonl", "sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _url(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _url(request.param, request, tmp_path)
 
 
 @pytest.fixture
@@ -196,10 +205,10 @@ def test_a_record_of_500_steps_stays_far_under_a_megabyte(tmp_path: Path, kb: Kn
     assert len(store.read(walk.session_id).state["path"]) == 500
 
 
-def test_import_copies_jsonl_records_into_a_database_once(tmp_path: Path, kb: KnowledgeBase, url: str,
+def test_import_copies_jsonl_records_into_a_database_once(tmp_path: Path, kb: KnowledgeBase,
+                                                           database_url: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    if not url.partition(":")[2].startswith("//"):
-        pytest.skip("importing into a folder is not a database import")
+    url = database_url
     folder = JsonlStore(tmp_path / "records")
     for answers in (["Yes"], ["No"]):
         walk = start_walk(kb, folder, "printer")
@@ -214,3 +223,14 @@ def test_import_copies_jsonl_records_into_a_database_once(tmp_path: Path, kb: Kn
     assert database.ids() == folder.ids()
     assert [s.state for s in database.sessions()] == [s.state for s in folder.sessions()]
     database.close()
+
+
+def test_without_postgresql_the_suite_skips_unless_ci_requires_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from postgres import unavailable
+
+    monkeypatch.delenv("KB_REQUIRE_POSTGRES", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no PostgreSQL"):
+        unavailable("initdb is missing")
+    monkeypatch.setenv("KB_REQUIRE_POSTGRES", "1")
+    with pytest.raises(pytest.fail.Exception, match="required"):
+        unavailable("initdb is missing")

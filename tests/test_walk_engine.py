@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
@@ -418,6 +419,27 @@ def test_property_back_after_a_step_restores_the_exact_state(trees: dict[str, Tr
             walk.back()
             assert walk.state == before and walk.history == history
             act(walk, action)  # and take the step again, to walk on
+
+
+@given(knowledge_bases(broken=True, guards=True), ACTIONS)
+@settings(max_examples=300, deadline=None)
+def test_property_the_state_rebuilt_from_the_record_is_the_engines_state(
+        trees: dict[str, Tree], actions: list[tuple[str, int]]) -> None:
+    walk = start(trees)
+    recorded: list[Event] = [events_module.Start(at=walk.started_at, session="s", tree=walk.tree_id,
+                                                 arrival=walk.start_arrival())]
+    walk.listener = recorded.append
+    for number, action in enumerate(actions):
+        attempt(walk, action)
+        if number % 3 == 2:
+            walk.note(f"note {number}")
+    lines = [json.dumps(events_module.event_data(event)) for event in recorded]
+    written = [events_module.parse_event(json.loads(line)) for line in lines]
+    rebuilt = events_module.replay(written).state
+    shown = walk.snapshot()
+    for key in ("tree", "node", "kind", "prompt", "outcome", "path", "facts", "inputs", "notes"):
+        assert rebuilt[key] == shown[key], key
+    assert rebuilt.get("escalation") == shown.get("escalation")
 
 
 def can_reach_an_end(walk: Walk, seen: set[tuple[str, str, int]]) -> bool:

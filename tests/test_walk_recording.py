@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,15 @@ import pytest
 
 from kbengine.compiler import KnowledgeBase, compile_kb
 from kbengine.walk.engine import WalkError
-from kbengine.walk.recording import open_sessions, resume_walk, run_scripted, start_walk, walk_state
-from kbengine.walk.store import SessionStore
+from kbengine.walk.recording import (
+    open_sessions,
+    open_walk,
+    resume_walk,
+    run_scripted,
+    start_walk,
+    walk_state,
+)
+from kbengine.walk.store import SessionError, SessionStore
 
 TREE = """
     title: Printer does not print
@@ -104,3 +112,56 @@ def test_a_resumed_walk_continues_the_same_session(kb: KnowledgeBase, store: Ses
     state = run_scripted(again, ["Yes"], {})
     again.close()
     assert state["session"] == first.session_id and state["outcome"] == "solved"
+
+
+def test_a_walk_opened_per_request_records_only_its_actions(kb: KnowledgeBase, store: SessionStore) -> None:
+    first = start_walk(kb, store, "printer")
+    first.close()
+    for action in ("2", "AB12345"):
+        recorded = open_walk(kb, store, first.session_id, agent="api")
+        if action.isdigit():
+            recorded.walk.answer(action)
+        else:
+            recorded.walk.provide("asset_tag", action)
+        recorded.close()
+    session = store.read(first.session_id)
+    assert [e.name for e in session.events] == ["start", "answer", "input"]
+    assert session.outcome == "escalated"
+
+
+def test_a_walk_opened_to_be_shown_refuses_actions_and_holds_nothing(kb: KnowledgeBase,
+                                                                     store: SessionStore) -> None:
+    held = start_walk(kb, store, "printer")
+    shown = open_walk(kb, store, held.session_id, hold=False)
+    assert walk_state(shown)["prompt"] == "Is the printer on?"
+    with pytest.raises(SessionError, match="opened to be shown"):
+        shown.walk.answer("Yes")
+    held.close()
+    assert [e.name for e in store.read(held.session_id).events] == ["start"]
+
+
+def test_a_format_1_record_is_resumed_and_goes_on_in_format_2(kb: KnowledgeBase, store: SessionStore,
+                                                              tmp_path: Path) -> None:
+    state = {"tree": "printer", "node": "hardware", "kind": "escalate", "prompt": "",
+             "outcome": "in_progress",
+             "path": [{"tree": "printer", "node": "power", "kind": "ask", "prompt": "Is the printer on?",
+                       "answer": "No", "at": "2024-05-01T10:00:05+00:00"}],
+             "facts": {}, "inputs": {}, "notes": [],
+             "escalation": {"team": "Workplace hardware", "priority": "P3", "reason": ""}}
+    lines = [{"event": "start", "format": 1, "session": "20240501-100000-old1",
+              "at": "2024-05-01T10:00:00+00:00", "tree": "printer", "tree_title": "Printer does not print",
+              "ticket": "INC5", "agent": "ann",
+              "state": {**state, "node": "power", "kind": "ask", "path": [], "escalation": None}},
+             {"event": "answer", "at": "2024-05-01T10:00:05+00:00", "tree": "printer", "node": "power",
+              "answer": "No", "state": state}]
+    (tmp_path / "sessions").mkdir()
+    (tmp_path / "sessions" / "20240501-100000-old1.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in lines))
+    recorded = resume_walk(kb, store, "20240501-100000-old1")
+    final = run_scripted(recorded, [], {"asset_tag": "AB12345"})
+    recorded.close()
+    assert final["outcome"] == "escalated" and final["handover"]["ticket"] == "INC5"
+    session = store.read("20240501-100000-old1")
+    assert [e.name for e in session.events] == ["start", "answer", "resume", "input"]
+    assert session.state["inputs"] == {"asset_tag": "AB12345"} and session.outcome == "escalated"
+    assert [step["answer"] for step in session.state["path"]] == ["No"]

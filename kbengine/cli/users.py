@@ -15,19 +15,13 @@ from kbengine.server.users import UserError, Users
 
 def _users(root: Path | None, database_url: str | None) -> Users:
     """The users in the server's database (the one `kb server` with the same options uses)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from kbengine.server.app import server_database_url
-    from kbengine.walk.database import DatabaseError, open_engine
-    from kbengine.walk.store import SessionError, is_folder, redact
+    from kbengine.server.app import server_store
+    from kbengine.walk.store import SessionError
 
     try:
-        url = server_database_url(resolve_root(root), database_url)
-        if is_folder(url):
-            _fail(f"users live in a database, not in a folder ({url}): give --database sqlite:///PATH")
-        return Users(open_engine(url))
-    except (SQLAlchemyError, DatabaseError, SessionError, OSError) as error:
-        _fail(f"cannot open the database {redact(database_url or '')}: {error}")
+        return Users(server_store(resolve_root(root), database_url).engine)
+    except SessionError as error:
+        _fail(str(error))
 
 
 def _fail(message: str) -> NoReturn:

@@ -32,7 +32,7 @@ from kbengine.server.middleware import AccessLog, BodyLimit
 from kbengine.server.users import Users
 from kbengine.server.walks import Walks
 from kbengine.walk.sqlstore import SqlStore
-from kbengine.walk.store import SessionError, folder_of, is_folder, open_store, store_url
+from kbengine.walk.store import SessionError, folder_of, is_folder, open_store, redact, store_url
 
 API = content.API
 MAX_BODY = 256 * 1024
@@ -91,11 +91,7 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
 
     mcp_hosts: Host headers /mcp accepts (DNS-rebinding protection), e.g. "127.0.0.1:*"; none = any."""
     library = Library(root, interval=reload_interval)
-    store = open_store(server_database_url(library.root, database_url))
-    if not isinstance(store, SqlStore):
-        store.close()
-        raise SessionError("kb server keeps users and records in a database: give --database "
-                           "sqlite:///PATH or postgresql://USER@HOST/DB")
+    store = server_store(library.root, database_url)
     users = Users(store.engine)
     walks = Walks(library, store)
     mcp = build_mcp(library, walks, users=users)
@@ -142,12 +138,30 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
     return app
 
 
+def server_store(root: Path, database_url: str | None = None) -> SqlStore:
+    """The database the server keeps users and session records in; SessionError when the URL names
+    no database kb can use (a folder, an unknown scheme, a driver that is not installed)."""
+    url = server_database_url(root, database_url)
+    try:
+        store = open_store(url)
+    except ImportError as error:
+        raise SessionError(f"cannot open {redact(url)}: {error}") from None
+    if not isinstance(store, SqlStore):
+        store.close()
+        raise SessionError("kb server keeps users and records in a database: give --database "
+                           "sqlite:///PATH or postgresql://USER@HOST/DB")
+    return store
+
+
 def server_database_url(root: Path, database_url: str | None = None) -> str:
     """--database, KB_DATABASE_URL or kb.yaml's `sessions:` when it names a database; else SQLite
     beside the terminal's sessions folder (the server's embedded default)."""
     url = store_url(root, None, database_url)
     if not is_folder(url):
         return url
+    if database_url or os.environ.get("KB_DATABASE_URL"):
+        raise SessionError(f"'{url}' is a folder; kb server needs a database: sqlite:///PATH or "
+                           "postgresql://USER@HOST/DB")
     folder = folder_of(url)
     folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return f"sqlite:///{folder.parent / (folder.name + '.db')}"

@@ -19,10 +19,10 @@ from kbengine.server.auth import Caller
 from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
 from kbengine.services.report import read_records, team_report
-from kbengine.walk.engine import Walk, WalkError, replay
+from kbengine.walk.engine import Walk, WalkError
 from kbengine.walk.handover import handover, handover_markdown
-from kbengine.walk.recording import RecordedWalk, start_walk, walk_state
-from kbengine.walk.store import Holder, Session, SessionError, SessionLocked, SessionStore, parse_moment
+from kbengine.walk.recording import RecordedWalk, open_walk, start_walk, walk_state
+from kbengine.walk.store import Session, SessionError, SessionLocked, SessionStore, parse_moment
 
 HANDOVER_FORMATS = ("json", "md", "text")
 HOLD_WAIT = 5.0  # seconds a step waits for the same walk's step on another worker
@@ -49,7 +49,7 @@ class Walks:
             recorded.close()
 
     def state(self, caller: Caller, walk_id: str) -> dict[str, Any]:
-        with self._open(caller, walk_id) as recorded:
+        with self._open(caller, walk_id, hold=False) as recorded:
             return self._view(caller, recorded)
 
     def answer(self, caller: Caller, walk_id: str, answer: str | int) -> dict[str, Any]:
@@ -116,35 +116,27 @@ class Walks:
             return self._locks.setdefault(walk_id, threading.Lock())
 
     @contextmanager
-    def _open(self, caller: Caller, walk_id: str) -> Iterator[RecordedWalk]:
-        """The walk replayed from its record and held for writing (other workers wait or get 409)."""
+    def _open(self, caller: Caller, walk_id: str, *, hold: bool = True) -> Iterator[RecordedWalk]:
+        """The walk rebuilt from its record on the tree version it began with; held for writing
+        unless only shown (a step of the same walk on another worker is waited for a little)."""
         session = self._session(caller, walk_id)
-        holder = Holder.here(caller.name)
+        kb = self.library.kb_for_walk(session.tree, session.start.tree_hash)
         with self._lock(session.id):
-            self._hold(session.id, holder)
-            try:
-                session = self.store.read(session.id)  # again: another worker may have written since
-                kb = self.library.kb_for_walk(session.tree, session.start.tree_hash)
+            deadline = time.monotonic() + HOLD_WAIT
+            while True:
                 try:
-                    walk, _ = replay(kb.trees, session.tree, session.events)
-                except WalkError:
-                    raise Conflict(f"the walk's tree '{session.tree}' is no longer in the KB") from None
-                walk.listener = lambda event: self.store.append(session.id, event)
-                yield RecordedWalk(kb, walk, self.store, session.id, holder)
-            finally:
-                self.store.unlock(session.id, holder)
-
-    def _hold(self, session_id: str, holder: Holder) -> None:
-        """Lock the session, waiting a little for a request on another worker to let go."""
-        deadline = time.monotonic() + HOLD_WAIT
-        while True:
-            try:
-                self.store.lock(session_id, holder)
-                return
-            except SessionLocked as error:
-                if time.monotonic() > deadline:
+                    recorded = open_walk(kb, self.store, session.id, agent=caller.name, hold=hold)
+                    break
+                except SessionLocked as error:
+                    if time.monotonic() > deadline:
+                        raise Conflict(str(error)) from None
+                    time.sleep(0.02)
+                except SessionError as error:  # its tree is gone from the KB
                     raise Conflict(str(error)) from None
-                time.sleep(0.02)
+            try:
+                yield recorded
+            finally:
+                recorded.close()
 
     def _act(self, caller: Caller, walk_id: str, action: Callable[[Walk], Any], *,
              ended_ok: bool = False) -> dict[str, Any]:

@@ -94,7 +94,8 @@ class Walk:
         self.clock = clock
         self.listener = listener
         self.notes: list[Note] = []
-        self.initial = self._arrive(State(tree_id, trees[tree_id].start), clock(), set())
+        self.started_at = clock()
+        self.initial = self._arrive(State(tree_id, trees[tree_id].start), self.started_at, set())
         self.state = self.initial
         self.history: list[State] = []  # the state at every earlier stop, oldest first
 

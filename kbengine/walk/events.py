@@ -173,6 +173,16 @@ def _arrival_data(arrival: Arrival) -> dict[str, Any]:
     return data
 
 
+def _fields_on_disk(kind: type[Event]) -> tuple[tuple[str, str, str, bool], ...]:
+    """Per field of an event type: its name, its key on disk, its type, and whether it is required."""
+    return tuple((item.name, _RENAMED.get(item.name, item.name), str(item.type),
+                  item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING)
+                 for item in dataclasses.fields(kind))
+
+
+_ON_DISK = {name: _fields_on_disk(kind) for name, kind in KINDS.items()}  # worked out once: reports read many
+
+
 def parse_event(data: Any) -> Event:
     """A typed event from plain data; DamagedEvent when it is not one in the documented shape."""
     if not isinstance(data, Mapping) or not isinstance(data.get("event"), str):
@@ -181,15 +191,14 @@ def parse_event(data: Any) -> Event:
     if kind is None:
         raise DamagedEvent(f"unknown event '{data['event']}'")
     values: dict[str, Any] = {}
-    for item in dataclasses.fields(kind):
-        key = _RENAMED.get(item.name, item.name)
-        if item.name == "arrival":
+    for name, key, annotation, required in _ON_DISK[kind.name]:
+        if name == "arrival":
             values["arrival"] = _parse_arrival(data) if "to" in data else None
-        elif item.name == "state":
+        elif name == "state":
             values["state"] = _parse_state(data.get("state"))
         elif key in data:
-            values[item.name] = _typed(data[key], item.type, f"{kind.name} {key}")
-        elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+            values[name] = _typed(data[key], annotation, f"{kind.name} {key}")
+        elif required:
             raise DamagedEvent(f"a '{kind.name}' event without its '{key}'")
     try:
         datetime.fromisoformat(values["at"])
@@ -199,13 +208,15 @@ def parse_event(data: Any) -> Event:
     return kind(**values)
 
 
-def _typed(value: Any, annotation: Any, what: str) -> Any:
-    wanted = {"str": str, "int": int}.get(str(annotation))
-    if wanted is str and isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    if wanted is int and isinstance(value, int) and not isinstance(value, bool):
+def _typed(value: Any, annotation: str, what: str) -> Any:
+    if annotation == "str":
+        if type(value) is str:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+    elif annotation == "int" and isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise DamagedEvent(f"the {what} is not {'a number' if wanted is int else 'text'}: {value!r}")
+    raise DamagedEvent(f"the {what} is not {'a number' if annotation == 'int' else 'text'}: {value!r}")
 
 
 def _parse_arrival(data: Mapping[str, Any]) -> Arrival:

@@ -12,7 +12,7 @@ from typing import Any
 from kbengine.compiler import KnowledgeBase
 from kbengine.report import DamagedRecord, WalkFigures, in_period, walk_figures
 from kbengine.walk.engine import Walk, WalkError, drive, replay
-from kbengine.walk.events import ENDED, Start
+from kbengine.walk.events import ENDED, Event, Start
 from kbengine.walk.handover import handover, handover_markdown
 from kbengine.walk.store import (
     Holder,
@@ -38,7 +38,7 @@ class RecordedWalk:
     walk: Walk
     store: SessionStore
     session_id: str
-    holder: Holder
+    holder: Holder | None  # None: opened only to be shown; actions are refused
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -54,10 +54,13 @@ class RecordedWalk:
 
     def close(self) -> None:
         """Let go of the session, so another agent may continue it."""
-        self.store.unlock(self.session_id, self.holder)
+        if self.holder is not None:
+            self.store.unlock(self.session_id, self.holder)
 
-    def _record(self) -> None:
-        self.walk.listener = lambda event: self.store.append(self.session_id, event)
+    def _append(self, event: Event) -> None:
+        if self.holder is None:
+            raise SessionError(f"session {self.session_id} was opened to be shown, not to be walked")
+        self.store.append(self.session_id, event)
 
 
 def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str | None = None, *,
@@ -70,35 +73,36 @@ def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str
     tree = kb.trees[tree_id]
     holder = Holder.here(agent)
     session_id = store.create(Start(
-        at=walk.clock(), session=new_session_id(), tree=tree_id, tree_title=tree.title,
+        at=walk.started_at, session=new_session_id(), tree=tree_id, tree_title=tree.title,
         tree_hash=tree.content_hash, ticket=ticket or "", agent=holder.agent, kb_root=str(kb.root),
         kb_title=kb.config.title, arrival=walk.start_arrival()))
     store.lock(session_id, holder)
     recorded = RecordedWalk(kb, walk, store, session_id, holder)
-    recorded._record()
+    walk.listener = recorded._append
     return recorded
 
 
-def resume_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, ticket: str | None = None, *,
-                agent: str | None = None) -> RecordedWalk:
-    """Hold the session, replay it through the engine and continue appending to it.
+def open_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, *, agent: str | None = None,
+              hold: bool = True) -> RecordedWalk:
+    """A recorded walk rebuilt through the engine, to act on it (held for writing: SessionLocked,
+    naming the holder, when another walk holds it) or, with `hold=False`, only to show it.
 
-    SessionLocked (naming the holder) when another walk holds it; it can still be read."""
+    A front end that serves one action per request opens, acts and closes; nothing is recorded
+    for opening. An ended walk opens too: its state and hand-over can be shown."""
     session_id = store.load(session_id).id
     holder = Holder.here(agent)
-    store.lock(session_id, holder)
+    if hold:
+        store.lock(session_id, holder)
     try:
         session = store.read(session_id)  # read again: the last holder may have written since
-        if session.outcome in ENDED:
-            raise SessionError(f"session {session.id} has already ended ({session.outcome}); "
-                               f"start a new walk, or see it with: kb sessions show {session.id}")
         tree = kb.trees.get(session.tree)
         if tree is None:
             raise SessionError(f"session {session.id} walked tree '{session.tree}', "
                                "which is no longer in this KB")
         walk, problems = replay(kb.trees, session.tree, session.events)
     except BaseException:
-        store.unlock(session_id, holder)
+        if hold:
+            store.unlock(session_id, holder)
         raise
     warnings = []
     hashes = [h for h in (getattr(e, "tree_hash", "") for e in session.events) if h]
@@ -109,9 +113,23 @@ def resume_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, ticket:
     if session.damaged:
         warnings.append(f"{session.damaged} damaged line{'s' * (session.damaged != 1)} in the record "
                         "(cut short by a crash) left out")
-    recorded = RecordedWalk(kb, walk, store, session.id, holder, warnings)
-    recorded._record()
-    walk.reopen(tree_hash=tree.content_hash, ticket=ticket or session.ticket)
+    recorded = RecordedWalk(kb, walk, store, session.id, holder if hold else None, warnings)
+    walk.listener = recorded._append
+    return recorded
+
+
+def resume_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, ticket: str | None = None, *,
+                agent: str | None = None) -> RecordedWalk:
+    """Hold the session, replay it and continue it (a `resume` event): how a stopped, killed or
+    abandoned walk goes on. SessionError for a walk that has ended (solved or escalated)."""
+    recorded = open_walk(kb, store, session_id, agent=agent)
+    walk = recorded.walk
+    if walk.state.outcome in ENDED:
+        recorded.close()
+        raise SessionError(f"session {recorded.session_id} has already ended ({walk.state.outcome}); "
+                           f"start a new walk, or see it with: kb sessions show {recorded.session_id}")
+    session = recorded.session()
+    walk.reopen(tree_hash=recorded.kb.trees[session.tree].content_hash, ticket=ticket or session.ticket)
     return recorded
 
 
