@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import partial
 from itertools import groupby
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -30,6 +31,7 @@ from kbengine.walk.store import Session, SessionError, SessionStore
 
 STEPS = frozenset(("answer", "done", "input"))  # the agent's own actions at a step
 ENDED = frozenset(("solved", "escalated"))
+ESCALATION = ("team", "priority", "reason")
 ARTICLE_OPENED = "article_opened"  # an article the agent opened during a walk ({"article": id})
 
 
@@ -269,10 +271,11 @@ def summarize(lines: Iterable[_Line], session: str,
     collected = tuple((name, str(value).strip()) for name, value in sorted(inputs.items())
                       if name in reading.inputs and str(value).strip())
     escalation = escalation or {}
-    walk = WalkFigures(first.tree, outcome, started, response, ended, tree or first.tree, node,
-                       str(escalation.get("team") or ""), str(escalation.get("priority") or ""),
-                       str(escalation.get("reason") or ""), session, tuple(dict.fromkeys(articles)),
-                       collected)
+    # names repeat across thousands of sessions: one string each keeps memory per session small
+    team, priority, reason = (intern(str(escalation.get(key) or "")) for key in ESCALATION)
+    walk = WalkFigures(intern(first.tree), outcome, started, response, ended, intern(tree or first.tree),
+                       intern(node), team, priority, reason, session,
+                       tuple(intern(article) for article in dict.fromkeys(articles)), collected)
     return walk, agent, ticket
 
 
