@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--events", type=int)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--write", type=Path, help="only write the records into this folder")
+    parser.add_argument("--records", type=Path, help="time over the records already in this folder")
     parser.add_argument("--database", help="sqlite, postgresql or a URL: time kb report over a database")
     options = parser.parse_args()
     sessions = options.sessions if options.sessions or options.events else 10_000
@@ -164,6 +165,9 @@ def main() -> None:
         options.write.mkdir(parents=True, exist_ok=True)
         count, events, size = write_records(options.write, sessions, options.events)
         print(f"{count:,} records, {events:,} events, {size / 1e6:.1f} MB in {options.write}")
+        return
+    if options.records:
+        report([], options.records, options.runs)
         return
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
