@@ -20,12 +20,11 @@ from kbengine.walk.store import (
     SessionError,
     SessionLocked,
     SessionStore,
+    candidate_ids,
     locked_message,
-    new_session_id,
 )
 
 SUFFIX = ".jsonl"
-_ATTEMPTS = 20  # new ids drawn when one is taken
 
 
 class JsonlStore(SessionStore):
@@ -45,8 +44,7 @@ class JsonlStore(SessionStore):
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise SessionError(f"cannot write session records in {self.folder}: {error.strerror}") from None
-        for attempt in range(_ATTEMPTS):
-            session_id = start.session if attempt == 0 and start.session else new_session_id()
+        for session_id in candidate_ids(start):
             try:
                 # records may hold personal data: readable by their owner only
                 descriptor = os.open(self.path(session_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -61,7 +59,7 @@ class JsonlStore(SessionStore):
             finally:
                 os.close(descriptor)
             return session_id
-        raise SessionError(f"no free session id in {self.folder} after {_ATTEMPTS} tries")
+        raise SessionError(f"no free session id in {self.folder} after many tries")
 
     def append(self, session_id: str, event: Event) -> None:
         path = self.path(session_id)

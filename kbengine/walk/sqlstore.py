@@ -24,14 +24,13 @@ from kbengine.walk.store import (
     SessionError,
     SessionLocked,
     SessionStore,
+    candidate_ids,
     locked_message,
     moment_of,
-    new_session_id,
     redact,
 )
 
 LEASE = timedelta(minutes=30)  # a lock not renewed for this long is taken as let go of
-_ATTEMPTS = 20
 
 
 def _utc(stamp: str) -> datetime:
@@ -50,8 +49,7 @@ class SqlStore(SessionStore):
         return self.engine.begin()
 
     def create(self, start: Start) -> str:
-        for attempt in range(_ATTEMPTS):
-            session_id = start.session if attempt == 0 and start.session else new_session_id()
+        for session_id in candidate_ids(start):
             first = replace(start, session=session_id)
             try:
                 with self._begin() as connection:
@@ -64,7 +62,7 @@ class SqlStore(SessionStore):
             except SQLAlchemyError as error:
                 raise SessionError(f"cannot write to {self.url}: {_reason(error)}") from None
             return session_id
-        raise SessionError(f"no free session id in {self.url} after {_ATTEMPTS} tries")
+        raise SessionError(f"no free session id in {self.url} after many tries")
 
     def append(self, session_id: str, event: Event) -> None:
         try:

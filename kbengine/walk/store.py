@@ -266,6 +266,14 @@ def new_session_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
+def candidate_ids(start: Start, attempts: int = 20) -> Iterator[str]:
+    """The id the start event names, then fresh ones: an id already taken is drawn again."""
+    if start.session:
+        yield start.session
+    for _ in range(attempts):
+        yield new_session_id()
+
+
 def agent_name() -> str:
     try:
         return getpass.getuser()
