@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-OUTCOMES = ("solved", "escalated", "abandoned", "in_progress")
+from kbengine.walk.events import OUTCOMES
+
 PERIODS = ("day", "week", "month")
 TREND_FIELDS = ("period", "sessions", "solved", "escalated", "first_line_resolution")
 

@@ -25,12 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kbengine.report.figures import OUTCOMES, WalkFigures
 from kbengine.walk.database import EVENTS, SESSIONS
+from kbengine.walk.events import ENDED
 from kbengine.walk.jsonl import SUFFIX, JsonlStore
 from kbengine.walk.sqlstore import SqlStore
 from kbengine.walk.store import Session, SessionError, SessionStore
 
 STEPS = frozenset(("answer", "done", "input"))  # the agent's own actions at a step
-ENDED = frozenset(("solved", "escalated"))
 ESCALATION = ("team", "priority", "reason")
 ARTICLE_OPENED = "article_opened"  # an article the agent opened during a walk ({"article": id})
 
