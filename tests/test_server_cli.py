@@ -100,6 +100,7 @@ def test_kb_server_serves_logs_json_lines_and_stops_on_sigterm(kb_root: Path, tm
         if server.poll() is None:
             server.kill()
             server.wait()
-    assert server.returncode == 0
+    # uvicorn shuts down gracefully, then raises the signal again, as a process killed by it exits
+    assert server.returncode in (0, -signal.SIGTERM) and "Traceback" not in stderr
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert [(line["path"], line["status"]) for line in lines][-1] == ("/api/v1/trees/t", 200)

@@ -64,7 +64,8 @@ def command(root: Path | None, host: str, port: int, database_url: str | None, w
     os.environ["KB_SERVER_MCP_HOSTS"] = "127.0.0.1:*,localhost:*,[::1]:*" if loopback else ""
     if database_url:
         os.environ["KB_DATABASE_URL"] = database_url
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+    # stderr carries the access log (JSON lines, logged at INFO whatever the root level) and warnings
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(message)s")
     try:
         from kbengine.server.app import app_from_environment
 
