@@ -124,9 +124,9 @@ def command(context: click.Context, root: Path | None, database: str | None, sin
     which it started. Every definition is in docs/report.md.
 
     The report shows no inputs, notes, tickets or agents. Session ids appear only behind a
-    recurring problem, for leads to look into (not in --format md, the team report). Record
-    files that are damaged (a line cut short, not JSON, edited out of shape) are skipped,
-    each with one warning line on stderr.
+    recurring problem, for leads to look into (not in --format md, the team report). Records
+    edited out of shape are skipped, each with one warning line on stderr; a line cut short
+    by a crash is left out of its record, with a notice.
 
     `kb report content` is the writers' report: article reuse, unused and stale articles,
     steps where walks are abandoned, and the help site's feedback.
