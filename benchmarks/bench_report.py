@@ -166,13 +166,11 @@ def main() -> None:
         count, events, size = write_records(options.write, sessions, options.events)
         print(f"{count:,} records, {events:,} events, {size / 1e6:.1f} MB in {options.write}")
         return
-    if options.records:
-        report([], options.records, options.runs)
-        return
     with tempfile.TemporaryDirectory() as temp:
-        folder = Path(temp)
-        count, events, size = write_records(folder, sessions, options.events)
-        print(f"{count:,} records, {events:,} events, {size / 1e6:.1f} MB")
+        folder = options.records or Path(temp)
+        if not options.records:
+            count, events, size = write_records(folder, sessions, options.events)
+            print(f"{count:,} records, {events:,} events, {size / 1e6:.1f} MB")
         if options.database:
             from bench_server import database_url
 
