@@ -20,7 +20,7 @@ from kbengine.check.examples import check_examples
 from kbengine.graph import KBGraph, build_graph
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
-from kbengine.read.sources import content_hash, load_article, load_config, load_tree
+from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
 
 CONFIG_FILE = "kb.yaml"
 CACHE_DIR = ".kb"
@@ -99,13 +99,20 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
-    """(article files, tree files, every other file) under articles/ and trees/, sorted."""
+def discover(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(article files, tree files, every other file, files that lead outside the KB) under articles/
+    and trees/, sorted; a symlink out of the KB is listed last and never read."""
     articles: list[str] = []
     trees: list[str] = []
     others: list[str] = []
+    outside: list[str] = []
+    if os.path.islink(root / CONFIG_FILE) and contained(root, CONFIG_FILE) is None:
+        outside.append(CONFIG_FILE)
     for top in ("articles", "trees"):
         base = root / top
+        if base.is_dir() and contained(root, top) is None:
+            outside.append(top)
+            continue
         for folder, dirs, names in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             rel_folder = Path(folder).relative_to(root).as_posix()
@@ -115,13 +122,22 @@ def discover(root: Path) -> tuple[list[str], list[str], list[str]]:
                     continue
                 rel = f"{rel_folder}/{name}"
                 lower = name.lower()
-                if top == "articles" and lower.endswith((".md", ".markdown")) and not snippets:
+                if os.path.islink(os.path.join(folder, name)) and contained(root, rel) is None:
+                    outside.append(rel)
+                elif top == "articles" and lower.endswith((".md", ".markdown")) and not snippets:
                     articles.append(rel)
                 elif top == "trees" and lower.endswith((".yaml", ".yml")):
                     trees.append(rel)
                 else:
                     others.append(rel)
-    return articles, trees, others
+    return articles, trees, others, outside
+
+
+def outside_diagnostics(outside: list[str]) -> list[Diagnostic]:
+    """KB107 for each file or folder that is a link to outside the KB."""
+    return [Diagnostic(rel, 1, 1, "KB107", "error",
+                       "this is a link to a file outside the KB; kb does not read or publish it",
+                       "copy the file into the KB instead of linking to it") for rel in outside]
 
 
 def _read_pickle(path: Path) -> Any:
@@ -184,11 +200,12 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
     root = root.resolve()
     cache = _Cache(root) if use_cache else None
     stats: dict[str, tuple[int, int, str]] = cache.state["stats"] if cache else {}
-    article_files, tree_files, other_files = discover(root)
-    sources = ([CONFIG_FILE] if (root / CONFIG_FILE).is_file() else []) + article_files + tree_files
+    article_files, tree_files, other_files, outside = discover(root)
+    config_file = (root / CONFIG_FILE).is_file() and CONFIG_FILE not in outside
+    sources = ([CONFIG_FILE] if config_file else []) + article_files + tree_files
     hashes: dict[str, str] = {}
     fresh: dict[str, bytes] = {}
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = outside_diagnostics(outside)
     new_stats: dict[str, tuple[int, int, str]] = {}
     for rel in sources:
         try:
@@ -263,11 +280,13 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
 
 
 def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) -> dict[str, Article]:
-    """Unique ids: an explicit duplicate is an error; colliding derived ids get qualified by path."""
+    """Unique ids: an explicit duplicate is an error; colliding derived ids get qualified by path
+    (and numbered if even that collides), always with a warning: two files never share an id."""
     groups: dict[str, list[Article]] = {}
     for article in articles:
         groups.setdefault(article.id, []).append(article)
     result: dict[str, Article] = {}
+    renamed: list[tuple[Article, str, list[Article]]] = []
     for article_id, group in groups.items():
         if len(group) == 1:
             result[article_id] = group[0]
@@ -282,22 +301,27 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
                     f"id '{article_id}' is already used by {first.path}",
                     "give each article its own id"))
             continue
-        for parsed in group:
-            # a copy: the cached parse keeps the id from the file name, which a later compile needs
-            # once the collision is gone
-            article = replace(parsed, id=_path_id(parsed.path))
-            result[article.id] = article
-            others = ", ".join(a.path for a in group if a is not parsed)
-            diagnostics.append(Diagnostic(
-                article.path, 1, 1, "KB302", "warning",
-                f"file name gives the id '{article_id}', as does {others}; using '{article.id}'",
-                "set an explicit id: in the front matter, or rename one of the files"))
+        renamed += [(parsed, article_id, group) for parsed in group]
+    for parsed, article_id, group in renamed:  # after every unchanged id is taken
+        new_id = base = _path_id(parsed.path)
+        number = 1
+        while new_id in result:
+            number += 1
+            new_id = f"{base}-{number}"
+        # a copy: the cached parse keeps the id from the file name, which a later compile needs
+        # once the collision is gone
+        result[new_id] = replace(parsed, id=new_id)
+        others = ", ".join(a.path for a in group if a is not parsed)
+        diagnostics.append(Diagnostic(
+            parsed.path, 1, 1, "KB302", "warning",
+            f"file name gives the id '{article_id}', as does {others}; using '{new_id}'",
+            "set an explicit id: in the front matter, or rename one of the files"))
     return result
 
 
 def _path_id(path: str) -> str:
     parts = Path(path).with_suffix("").parts[1:]  # drop the articles/ folder
-    return "/".join(slugify(part) for part in parts)
+    return "/".join(slugify(part) or "article" for part in parts)
 
 
 def _unique_tree_ids(trees: list[Tree], diagnostics: list[Diagnostic]) -> dict[str, Tree]:

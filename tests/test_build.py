@@ -209,7 +209,7 @@ def test_discover_skips_hidden_files_and_include_folders(write_kb: WriteKB) -> N
     root = write_kb({"articles/a.md": "# A\n", "articles/.draft.md": "# D\n",
                      "articles/includes/part.md": "x", "articles/media/a.png": "png",
                      "trees/t.yml": "x", "trees/notes.txt": "x"})
-    articles, trees, others = discover(root)
+    articles, trees, others, _ = discover(root)
     assert articles == ["articles/a.md"] and trees == ["trees/t.yml"]
     assert others == ["articles/includes/part.md", "articles/media/a.png", "trees/notes.txt"]
 

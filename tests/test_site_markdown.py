@@ -123,15 +123,10 @@ def test_code_blocks_keep_wiki_syntax_as_written(renderer: ArticleRenderer) -> N
     assert "[[vpn]] and [!INCLUDE [x](y.md)]" in html
 
 
-# A fence indented 4 spaces inside a list item closes a 3-space fence in CommonMark but not in the
-# Python-Markdown pipeline, so the rest of the list shows raw (issue 14, CommonMark fidelity).
-_KNOWN_MISRENDERED = {"Microsoft365/compliance/ediscovery/resolve-ediscovery-hold-issues.md"}
-
-
-@pytest.mark.parametrize("rel", [
-    pytest.param(rel, marks=pytest.mark.xfail(strict=True, reason="issue 14")) if rel in _KNOWN_MISRENDERED
-    else rel
-    for rel in sorted(p.relative_to(CORPUS_SLICE).as_posix() for p in CORPUS_SLICE.rglob("*.md"))])
+# The CommonMark renderer keeps a fence indented 4 spaces inside a list item as CommonMark does; the
+# Python-Markdown pipeline showed the rest of resolve-ediscovery-hold-issues.md raw (issue 14).
+@pytest.mark.parametrize("rel", sorted(p.relative_to(CORPUS_SLICE).as_posix()
+                                       for p in CORPUS_SLICE.rglob("*.md")))
 def test_corpus_articles_render_with_anchors_the_scanner_agrees_with(rel: str) -> None:
     renderer = ArticleRenderer(CORPUS_SLICE, Resolver(), LABELS)
     text = (CORPUS_SLICE / rel).read_text("utf-8-sig")
@@ -141,3 +136,40 @@ def test_corpus_articles_render_with_anchors_the_scanner_agrees_with(rel: str) -
     for heading in headings:
         assert f'id="{heading.anchor}"' in html, heading.anchor
     assert ":::image" not in html
+
+
+def test_github_extensions_tables_task_lists_strikethrough_and_autolinks(renderer: ArticleRenderer) -> None:
+    body = ("| Key | Does |\n|---|:-:|\n| F5 | Refresh |\n\n- [x] Saved\n- [ ] Restarted\n\n"
+            "~~old~~ see www.example.org and <https://example.org/a>\n")
+    html = render(renderer, body)
+    assert '<div class="table-wrap">' in html and "<td" in html and "Refresh" in html
+    assert html.count('type="checkbox"') == 2 and html.count('disabled="') == 2 and "checked" in html
+    assert "<s>old</s>" in html
+    assert '<a href="http://www.example.org">' in html and '<a href="https://example.org/a">' in html
+
+
+def test_a_task_list_box_in_raw_html_cannot_become_a_form_field(renderer: ArticleRenderer) -> None:
+    html = render(renderer, '<input type="password" name="pw" value="x">\n')
+    assert 'type="checkbox"' in html and "password" not in html and "name=" not in html
+
+
+def test_content_tabs_show_each_tab_with_its_title(renderer: ArticleRenderer) -> None:
+    body = ('=== "Windows"\n\n    Press **Win+L**.\n\n    - one\n\n'
+            '=== "Mac"\n\n    Press Ctrl+Cmd+Q.\n\nAfter.\n')
+    html = render(renderer, body)
+    assert html.count('<section class="content-tab">') == 2
+    assert '<p class="content-tab-title">Windows</p>' in html and "<strong>Win+L</strong>" in html
+    assert "<li>one</li>" in html and "<p>After.</p>" in html and "===" not in html
+
+
+def test_alerts_with_text_on_the_marker_line_and_docfx_divs(renderer: ArticleRenderer) -> None:
+    html = render(renderer, '> [!Caution] Unplug it first.\n\n'
+                            '> [!div class="nextstepaction"]\n> [Go](x.md)\n')
+    assert 'class="callout callout-caution"' in html and "Unplug it first." in html
+    assert '<div class="docfx-div nextstepaction">' in html and "[!div" not in html
+
+
+def test_an_admonition_without_a_title_gets_the_pages_word(tmp_path: Path) -> None:
+    dutch = ArticleRenderer(tmp_path, Resolver(), {**LABELS, "tip": "Tip (nl)"})
+    html = dutch.render("!!! hint\n    Try again.\n", "articles/a.md").html
+    assert '<p class="callout-title">Tip (nl)</p>' in html and "Try again." in html

@@ -35,11 +35,11 @@ def _progress_bar() -> Iterator[Progress | None]:
         yield update
 
 
-def build_or_exit(kb: KnowledgeBase, out: Path, *, search: bool = True) -> SiteSummary:
+def build_or_exit(kb: KnowledgeBase, out: Path, *, search: bool = True, drafts: bool = False) -> SiteSummary:
     """Build the site, or print why not (content errors, Pagefind, the output folder) and exit 1."""
     try:
         with _progress_bar() as progress:
-            return build_site(kb, out, progress=progress, search=search)
+            return build_site(kb, out, progress=progress, search=search, drafts=drafts)
     except ContentErrors as problem:
         click.echo(format_text(problem.errors, len(kb.files)), err=True)
         click.echo("kb build: not built: fix the errors above first (warnings do not stop a build). "
@@ -94,6 +94,8 @@ def command(root: Path | None, out: Path | None, no_search: bool, as_json: bool)
         click.echo(f"Built {summary.pages} pages in {', '.join(summary.languages)} "
                    f"({summary.files} files, {summary.bytes / 1024:,.0f} KiB) "
                    f"in {summary.seconds:.1f} s: {target}")
+    if summary.diagnostics:
+        click.echo("\n".join(d.format() for d in summary.diagnostics), err=True)
     if summary.warnings:
         click.echo(f"kb build: {summary.warnings} warning(s) in the content; run `kb check` to see them.",
                    err=True)

@@ -10,12 +10,14 @@ from pathlib import Path
 import click
 
 from kbengine.cli.build import build_or_exit, default_out
+from kbengine.cli.check import format_text
 from kbengine.cli.options import open_kb, root_option
-from kbengine.compiler import compile_kb
 from kbengine.site.pages import Urls
-from kbengine.site.server import make_server, serve_in_thread
+from kbengine.site.rebuild import Rebuild, RebuildResult
+from kbengine.site.server import PreviewState, make_server, serve_in_thread
 
 _WATCHED = ("kb.yaml", "articles", "trees", "site_templates")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def source_state(root: Path) -> tuple[tuple[str, int, int], ...]:
@@ -29,26 +31,50 @@ def source_state(root: Path) -> tuple[tuple[str, int, int], ...]:
         for folder, dirs, files in os.walk(path):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for file in files:
-                info = os.stat(os.path.join(folder, file))
+                try:
+                    info = os.stat(os.path.join(folder, file))
+                except OSError:  # a dangling link or a file deleted while walking: kb check says so
+                    continue
                 found.append((os.path.join(folder, file), info.st_size, info.st_mtime_ns))
     return tuple(sorted(found))
 
 
-def _watch(root: Path, out: Path, search: bool, stop: threading.Event, interval: float = 1.0) -> None:
+def _watch(root: Path, out: Path, search: bool, drafts: bool, live: PreviewState,
+           stop: threading.Event, interval: float = 1.0) -> None:
+    """Rebuild in a child process on each change; a newer change replaces a rebuild still running,
+    and one that overruns its time is stopped, so the watcher never stalls."""
     state = source_state(root)
+    rebuild: Rebuild | None = None
     while not stop.wait(interval):
         now = source_state(root)
-        if now == state:
+        if now != state:
+            state = now
+            if rebuild is not None:
+                rebuild.abandon()
+            click.echo("Content changed: rebuilding...", err=True)
+            rebuild = Rebuild(root, out, search=search, drafts=drafts)
+        result = rebuild.result() if rebuild is not None else None
+        if result is None:
             continue
-        state = now
-        click.echo("Content changed: rebuilding...", err=True)
-        kb = compile_kb(root)
-        try:
-            summary = build_or_exit(kb, out, search=search)
-        except SystemExit:
-            click.echo("Rebuild failed; still serving the previous site.", err=True)
-            continue
-        click.echo(f"Rebuilt {summary.pages} pages in {summary.seconds:.1f} s.", err=True)
+        rebuild = None
+        _report(result, live)
+    if rebuild is not None:
+        rebuild.abandon()
+
+
+def _report(result: RebuildResult, live: PreviewState) -> None:
+    if result.built:
+        live.rebuilt([])
+        for diagnostic in result.diagnostics:
+            click.echo(diagnostic.format(), err=True)
+        warned = f" {result.warnings} warning(s): run `kb check` to see them." if result.warnings else ""
+        click.echo(f"Rebuilt {result.pages} pages in {result.seconds:.1f} s.{warned}", err=True)
+    elif result.errors:
+        live.rebuilt(result.errors)
+        click.echo(format_text(result.errors, 0).rsplit("\n", 1)[0], err=True)
+        click.echo("The KB has errors: the browser shows them until they are fixed.", err=True)
+    else:
+        click.echo(f"Rebuild failed: {result.failure}; still serving the previous site.", err=True)
 
 
 @click.command("serve")
@@ -62,30 +88,46 @@ def _watch(root: Path, out: Path, search: bool, stop: threading.Event, interval:
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Rebuild when an article, tree, kb.yaml or template changes.")
 @click.option("--no-search", is_flag=True, help="Skip the search index: quicker rebuilds, no search.")
+@click.option("--drafts", is_flag=True,
+              help="Also show draft, archived and internal articles and troubleshooters "
+                   "(only on this computer: not with another --host).")
 def command(root: Path | None, port: int, host: str, out: Path | None, watch: bool,
-            no_search: bool) -> None:
+            no_search: bool, drafts: bool) -> None:
     """Build the help site and serve it for preview, with search working.
 
     The site is served below the path of base_url in kb.yaml (for base_url
     `/help/` at http://127.0.0.1:8000/help/), exactly as it will be published.
-    Leave it running while you write: it rebuilds when content changes and the
-    next page load shows it. Stop it with Ctrl+C.
+    Leave it running while you write: it rebuilds when content changes (in a
+    separate process, so a file that takes too long never holds it up) and open
+    pages reload by themselves. While the KB has errors, the browser shows them
+    at file:line instead of the pages. Stop it with Ctrl+C.
 
     \b
-    Exit status: 0 stopped with Ctrl+C, 1 the first build failed or the port is
-                 taken, 2 the command was used wrongly.
+    Exit status: 0 stopped with Ctrl+C, 1 the first build could not be written
+                 (with --no-watch, also a KB with errors) or the port is taken,
+                 2 the command was used wrongly.
 
     \b
     Examples:
       kb serve
+      kb serve --drafts             # preview drafts and internal content too
       kb serve --port 8080 --no-watch
     """
+    if drafts and host not in _LOOPBACK:
+        raise click.UsageError("--drafts shows unpublished and internal content: "
+                               "it is only served on 127.0.0.1 (leave out --host)")
     kb = open_kb(root)
     target = default_out(kb, out)
-    build_or_exit(kb, target, search=not no_search)
+    live = PreviewState()
+    if watch and kb.errors:
+        click.echo(format_text(kb.errors, len(kb.files)), err=True)
+        click.echo("kb serve: the KB has errors: the browser shows them until they are fixed.", err=True)
+        live.rebuilt(kb.errors)
+    else:
+        build_or_exit(kb, target, search=not no_search, drafts=drafts)
     base = Urls.from_base_url(kb.config.base_url).base
     try:
-        server = make_server(target, base, host, port)
+        server = make_server(target, base, host, port, live=live if watch else None)
     except OSError as problem:
         click.echo(f"kb serve: cannot listen on {host}:{port}: {problem.strerror}. "
                    "Try another --port.", err=True)
@@ -93,8 +135,10 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"Serving {target} at http://{bound_host}:{bound_port}{base} - press Ctrl+C to stop.")
     stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(kb.root, target, not no_search, drafts, live, stop),
+                               name="kb-watch", daemon=True)
     if watch:
-        threading.Thread(target=_watch, args=(kb.root, target, not no_search, stop), daemon=True).start()
+        watcher.start()
     serve_in_thread(server)
     try:
         while True:
@@ -103,5 +147,8 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
         click.echo("Stopped.", err=True)
     finally:
         stop.set()
+        live.close()
         server.shutdown()
         server.server_close()
+        if watcher.is_alive():
+            watcher.join(10)  # it stops a rebuild still running

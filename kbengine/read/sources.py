@@ -6,9 +6,11 @@ A reader returns model objects *and* diagnostics; it never raises on bad content
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote
 
 from kbengine.model import (
     Answer,
@@ -18,19 +20,104 @@ from kbengine.model import (
     Config,
     Diagnostic,
     Escalation,
+    Link,
     Node,
     Support,
     Tree,
     TreeExample,
 )
 from kbengine.read import schema
-from kbengine.read.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, scan_body
-from kbengine.read.slugs import slugify
+from kbengine.read.scan import MAX_BRACKETS_PER_LINE, atx_heading, crowded_lines, prose_lines, scan_body
+from kbengine.read.slugs import address_problem, language_problem, slugify, url_problem
 from kbengine.read.yamlfile import YamlDocument, parse_yaml
 
 _FENCE_LINE = re.compile(r"^---\s*$")
 _FENCE_END = re.compile(r"^(---|\.\.\.)\s*$")
 _ARTICLE_DEFAULTS = {"audience": "public", "status": "published"}
+
+
+def contained(root: Path, rel: str) -> Path | None:
+    """The file `rel` of the KB at `root`, or None when it (through a symlink, `..` or an absolute
+    path) lies outside the KB: the one rule for every file kb reads or publishes."""
+    path = root / rel
+    try:
+        resolved = path.resolve()
+        base = root.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        return None
+    return resolved if resolved.is_relative_to(base) else None
+
+
+def relative_target(source: str, target: str) -> str:
+    """KB-relative path of `target` as written in the file `source` (query and anchor dropped)."""
+    target = unquote(target.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+
+
+# Lists and quotes nested deeper than this are never meant; the site shows such an article as text.
+MAX_NESTING = 30
+# a quote, a list item, a content tab (`=== "Tab"`) or an admonition (`!!! note`, `??? tip`)
+_NESTING_MARKER = re.compile(r"[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$)"
+                             r"|===[!+]?[ \t]|[!?]{3}\+?[ \t])")
+
+
+def nesting_depth(body: str) -> tuple[int, int]:
+    """(how deep lists, quotes, tabs and admonitions nest at most, the 0-based line where that depth
+    is first reached), estimated from markers and indentation in one pass, without parsing."""
+    items: list[int] = []  # indentation of the list items still open
+    deepest, where = 0, 0
+    for offset, line in enumerate(body.split("\n")):
+        if not line.strip():
+            continue
+        text = line.expandtabs(4) if "\t" in line else line
+        indent = len(text) - len(text.lstrip(" "))
+        quotes = markers = 0
+        position = 0
+        while (marker := _NESTING_MARKER.match(text, position)) is not None:
+            if marker.group().lstrip().startswith(">"):
+                quotes += 1
+            else:
+                markers += 1
+            position = marker.end()
+        while items and items[-1] >= indent:
+            items.pop()
+        if markers:
+            items.append(indent)
+        depth = quotes + len(items) + max(markers - 1, 0)
+        if depth > deepest:
+            deepest, where = depth, offset
+    return deepest, where
+
+
+# Parser steps an article may take (see kbengine/site/markdown.py): per character, plus a floor.
+WORK_PER_CHAR = 40
+WORK_FLOOR = 200_000
+_BRACKET = re.compile(r"[\[\]]")
+
+
+def bracket_work(body: str, first_line: int) -> tuple[int, int]:
+    """(what finding link labels costs the parser, the line of the costliest paragraph): from each
+    `[` it scans ahead to the next `]` of the paragraph, or to its end when there is none."""
+    total, costliest, where = 0, -1, first_line
+    paragraph: list[tuple[int, str]] = []
+    for number, line in [*prose_lines(body, first_line), (-1, "")]:
+        if line.count("[") > MAX_BRACKETS_PER_LINE:
+            line = ""  # a code block of its own (KB108): never scanned, and it ends a paragraph
+        if line.strip() and (not paragraph or number == paragraph[-1][0] + 1):
+            paragraph.append((number, line))
+            continue
+        text = "\n".join(part for _, part in paragraph)
+        cost, close = 0, len(text)
+        for bracket in reversed(list(_BRACKET.finditer(text)) if "[" in text else []):
+            if bracket.group() == "]":
+                close = bracket.start()
+            else:
+                cost += close - bracket.start()
+        total += cost
+        if paragraph and cost > costliest:
+            costliest, where = cost, paragraph[0][0]
+        paragraph = [(number, line)] if line.strip() else []
+    return total, where
 
 
 def content_hash(data: bytes) -> str:
@@ -95,10 +182,26 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
             rel, number, 1, "KB108", "warning",
             f"this line has more than {MAX_BRACKETS_PER_LINE} '[' and is shown as plain text",
             "split the line, or put it in a code block"))
+    diagnostics += _outside_includes(rel, links)
+    work, work_line = bracket_work(body, body_line)
+    if work > WORK_FLOOR + WORK_PER_CHAR * len(body):
+        diagnostics.append(Diagnostic(
+            rel, work_line, 1, "KB110", "warning",
+            "this article takes too much work to render; the site shows it as plain text",
+            "look for long runs of '[' without ']', and split the paragraph or use a code block"))
+    depth, offset = nesting_depth(body)
+    if depth > MAX_NESTING:
+        diagnostics.append(Diagnostic(
+            rel, body_line + offset, 1, "KB109", "warning",
+            f"lists, quotes or other blocks are nested {depth} levels deep (more than {MAX_NESTING}); "
+            "the site shows this article as plain text", "nest lists and quotes less deeply"))
     stem = PurePosixPath(rel).stem
     title = _text(meta.get("title")) or heading_title or stem.replace("-", " ").capitalize()
     parts = PurePosixPath(rel).parts
     folder_category = slugify(parts[1]) if len(parts) > 2 and parts[0] == "articles" else ""
+    category = _text(meta.get("category")) or folder_category
+    if "category" in meta:
+        diagnostics += _address_check(rel, doc, ("category",), category, "category")
     known = set(schema.load_schema("article")["properties"])
     article = Article(
         id=_text(meta.get("id")) or slugify(stem) or "article",
@@ -108,7 +211,7 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
         body_line=body_line,
         summary=_text(meta.get("summary")) or _text(meta.get("description")),
         tags=[str(tag) for tag in meta.get("tags") or []],
-        category=_text(meta.get("category")) or folder_category,
+        category=category,
         lang=_text(meta.get("lang")) or default_lang,
         audience=meta.get("audience") or "public",
         status=meta.get("status") or "published",
@@ -126,12 +229,39 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
     return article, diagnostics
 
 
+def _outside_includes(rel: str, links: list[Link]) -> list[Diagnostic]:
+    """KB509 for a DocFX include that names a file outside the KB (absolute, or too many `..`)."""
+    found = []
+    for link in links:
+        if link.kind != "include":
+            continue
+        target = unquote(link.target.split("#", 1)[0]).replace("\\", "/")
+        joined = relative_target(rel, target)
+        if target.startswith("/") or re.match(r"^[A-Za-z]:", target) or joined.split("/")[0] == "..":
+            found.append(Diagnostic(rel, link.line, link.col, "KB509", "warning",
+                                    f"include '{link.target}' is outside the KB and is left out",
+                                    "include a file inside the KB, by a path relative to this file"))
+    return found
+
+
 def _with_default(problem: Diagnostic) -> Diagnostic:
     field = problem.message.split("'")[1] if "'" in problem.message else ""
     default = _ARTICLE_DEFAULTS.get(field)
     suffix = f"; using '{default}'" if default else "; ignoring it"
     return Diagnostic(problem.path, problem.line, problem.col, problem.code, problem.severity,
                       problem.message + suffix, problem.hint)
+
+
+def _address_check(rel: str, doc: YamlDocument, path: tuple[str, ...], value: str, what: str,
+                   *, key: bool = False) -> list[Diagnostic]:
+    """KB205 when a value that becomes part of the site's addresses could leave its folder."""
+    problem = address_problem(value)
+    if problem is None:
+        return []
+    line, col = doc.locate(path, key=key)
+    return [Diagnostic(rel, line, col, "KB205", "error",
+                       f"{what} {value!r} cannot be part of a web address: {problem}",
+                       "use letters, digits and dashes, e.g. 'printer-offline'")]
 
 
 def _take_title_heading(body: str) -> tuple[str, str]:
@@ -169,11 +299,14 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
     _node_ids_as_text(doc.data)
     diagnostics += schema.validate("tree", doc, rel, "error")
     meta = doc.data
+    if "category" in meta:
+        diagnostics += _address_check(rel, doc, ("category",), _text(meta["category"]), "category")
     nodes: dict[str, Node] = {}
     unreadable: list[str] = []
     raw_nodes = meta.get("nodes")
     if isinstance(raw_nodes, dict):
         for node_id, raw in raw_nodes.items():
+            diagnostics += _address_check(rel, doc, ("nodes", node_id), node_id, "node id", key=True)
             node, node_problems = _load_node(rel, doc, node_id, raw)
             diagnostics += node_problems
             if node is not None:
@@ -368,6 +501,57 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
             order=cat.get("order", order + 1),
             translations={lang: value for lang, value in cat.items() if isinstance(value, dict)},
         )
+    diagnostics += _config_address_checks(rel, doc, raw)
     known = set(schema.load_schema("kb")["properties"])
     config.extra = {key: value for key, value in raw.items() if key not in known}
     return config, diagnostics
+
+
+_URL_KEYS = ("url", "href", "link")  # a key named so, or ending in _url, holds a link
+
+
+def _config_address_checks(rel: str, doc: YamlDocument, raw: dict[str, Any]) -> list[Diagnostic]:
+    """Language codes and category ids become folders of the site, URLs become links on every page:
+    each is checked where kb.yaml writes it."""
+    found: list[Diagnostic] = []
+    languages = raw.get("languages")
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        (("languages", index), str(lang)) for index, lang in enumerate(_list(languages))]
+    if "default_language" in raw:
+        named.append((("default_language",), _text(raw["default_language"])))
+    for path, lang in named:
+        problem = language_problem(lang)
+        if problem:
+            line, col = doc.locate(path)
+            found.append(Diagnostic(rel, line, col, "KB205", "error",
+                                    f"language {lang!r} cannot be part of a web address: {problem}",
+                                    "write the language code, e.g. en or nl"))
+    for cat_id in raw.get("categories") or {}:
+        found += _address_check(rel, doc, ("categories", cat_id), str(cat_id), "category", key=True)
+    for path, url in _urls(raw, ()):
+        problem = url_problem(url)
+        if path == ("base_url",) and not problem and url.lower().startswith("mailto:"):
+            problem = "base_url is an http(s) address or a path"
+        if problem:
+            line, col = doc.locate(path)
+            found.append(Diagnostic(rel, line, col, "KB702", "error",
+                                    f"{'.'.join(map(str, path))}: {problem}",
+                                    "write a web address (https://...) or an e-mail link (mailto:...)"))
+    return found
+
+
+def _urls(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path, text) of every value in kb.yaml that is a link: under a URL-like key or in `links`."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _urls(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _urls(inner, (*path, index))
+    elif isinstance(value, str) and path:
+        last = str(path[-1])
+        listed = len(path) > 1 and path[-2] == "links"  # links: [url, ...] or links: {name: url}
+        if last in _URL_KEYS or last.endswith("_url") or listed:
+            found.append((path, value))
+    return found

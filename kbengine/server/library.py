@@ -16,7 +16,7 @@ from kbengine.model import Tree
 def files_stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
     """(path, mtime, size) of kb.yaml and every file under articles/ and trees/: cheap to take, and
     different after any edit, addition, removal or checkout."""
-    articles, trees, others = discover(root)
+    articles, trees, others, _outside = discover(root)  # links out of the KB are never read
     stamp = []
     for rel in (CONFIG_FILE, *articles, *trees, *others):
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import posixpath
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,16 @@ def check_replaceable(out: Path) -> None:
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise OutputError(f"{out} holds files that kb did not build; refusing to replace it "
                           "(choose another --out, or empty the folder)")
+
+
+def output_file(folder: Path, rel: str) -> Path:
+    """Where the site file `rel` goes inside `folder`: every write of a build asks here, and a path
+    that would land outside the folder (`..`, absolute, NUL) is refused, whatever the content said."""
+    normal = posixpath.normpath("/" + rel.replace("\\", "/")).lstrip("/")
+    parts = rel.replace("\\", "/").split("/")
+    if "\x00" in rel or ".." in parts or rel.startswith("/") or not normal or normal == ".":
+        raise OutputError(f"refusing to write {rel!r}: it is not a file inside the site folder")
+    return folder / normal
 
 
 @contextmanager

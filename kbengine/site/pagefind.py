@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kbengine.site.children import die_with_parent
+
 BUNDLE = "pagefind"  # the folder in the site that holds the index and Pagefind's scripts
 
 
@@ -18,7 +20,9 @@ def index_site(site: Path) -> None:
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-subdir", BUNDLE,
                "--silent"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        # Pagefind dies with this process: a killed build must not leave it writing into the site
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
+                              preexec_fn=die_with_parent)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise SearchIndexError(f"Pagefind did not run: {error}") from None
     if done.returncode != 0 or not (site / BUNDLE / "pagefind.js").is_file():

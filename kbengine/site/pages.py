@@ -217,10 +217,11 @@ def public_languages(kb: KnowledgeBase, articles: dict[str, Article], trees: dic
     return langs + [lang for lang in extra if lang not in langs]
 
 
-def plan_site(kb: KnowledgeBase) -> SitePlan:
-    """Every page of the public site, with its URL and the language versions of it."""
-    articles = {i: a for i, a in kb.articles.items() if a.is_public}
-    trees = {i: t for i, t in kb.trees.items() if t.is_public}
+def plan_site(kb: KnowledgeBase, *, drafts: bool = False) -> SitePlan:
+    """Every page of the public site, with its URL and the language versions of it. With `drafts`
+    (a writer's preview, never published), draft, archived and internal articles and trees too."""
+    articles = {i: a for i, a in kb.articles.items() if a.is_public or drafts}
+    trees = {i: t for i, t in kb.trees.items() if t.is_public or drafts}
     urls = Urls.from_base_url(kb.config.base_url)
     plan = SitePlan(kb, urls, public_languages(kb, articles, trees), articles, trees, plan_states(trees))
     pages = plan.pages

@@ -12,7 +12,8 @@ import jinja2
 
 import kbengine
 from kbengine.graph import article_key
-from kbengine.model import Article, Node, Tree
+from kbengine.model import Article, Diagnostic, Node, Tree
+from kbengine.read.sources import contained
 from kbengine.site.contact import ContactLinks, contact_links
 from kbengine.site.i18n import language_name, long_date, translations
 from kbengine.site.markdown import CALLOUT_KINDS, ArticleRenderer, RenderedBody
@@ -41,7 +42,8 @@ CALLOUT_TITLES = {"note": N_("Note"), "tip": N_("Tip"), "important": N_("Importa
 def template_folders(root: Path) -> list[Path]:
     """Where templates are looked up: the KB's own site_templates/ first, then the defaults."""
     own = root / "site_templates"
-    return [own, DEFAULT_TEMPLATES] if own.is_dir() else [DEFAULT_TEMPLATES]
+    inside = contained(root, "site_templates") is not None  # a link out of the KB is not its own
+    return [own, DEFAULT_TEMPLATES] if own.is_dir() and inside else [DEFAULT_TEMPLATES]
 
 
 @dataclass
@@ -81,9 +83,28 @@ class _Resolver:
 
     def file(self, path: str) -> str | None:
         inside = path.startswith(("articles/", "trees/")) and ".." not in path.split("/")
-        if not inside or not (self.plan.kb.root / path).is_file():
-            return None
+        found = contained(self.plan.kb.root, path) if inside else None
+        if found is None or not found.is_file():
+            return None  # missing, or a link out of the KB (KB107): never published
         return self.plan.urls.file(path)
+
+
+class _ContainedLoader(jinja2.BaseLoader):
+    """Templates from the template folders, the first that has one; a symlink out of its folder is
+    not a template (the next folder's is used)."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = [(folder.resolve(), jinja2.FileSystemLoader(str(folder))) for folder in folders]
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        for folder, loader in self.folders:
+            try:
+                source, filename, uptodate = loader.get_source(environment, template)
+            except jinja2.TemplateNotFound:
+                continue
+            if Path(filename).resolve().is_relative_to(folder):
+                return source, filename, uptodate
+        raise jinja2.TemplateNotFound(template)
 
 
 class SiteRenderer:
@@ -93,7 +114,8 @@ class SiteRenderer:
         self.plan = plan
         self.asset_urls = asset_urls
         self.files: set[str] = set()
-        self.loader = jinja2.FileSystemLoader([str(p) for p in template_folders(plan.kb.root)])
+        self.diagnostics: list[Diagnostic] = []  # articles shown as plain text, and why
+        self.loader = _ContainedLoader(template_folders(plan.kb.root))
         self._environments: dict[str, jinja2.Environment] = {}
         self._markdown: dict[str, ArticleRenderer] = {}
         self._resolver = _Resolver(plan)
@@ -113,8 +135,10 @@ class SiteRenderer:
             gettext = translations(lang).gettext
             labels = {kind: gettext(CALLOUT_TITLES[kind]) for kind in CALLOUT_KINDS}
             self._markdown[lang] = ArticleRenderer(self.plan.kb.root, self._resolver, labels)
-        rendered = self._markdown[lang].render(body, source, article.headings if article else None)
+        rendered = self._markdown[lang].render(body, source, article.headings if article else None,
+                                               article.body_line if article else 1)
         self.files |= rendered.files
+        self.diagnostics.extend(rendered.diagnostics)
         return rendered
 
     def render(self, page: Page) -> str:
