@@ -55,8 +55,9 @@ def site(write_kb: Any, tmp_path: Path, config: str) -> Path:
     return root
 
 
-def test_without_server_url_there_is_no_feedback_form(write_kb: Any, tmp_path: Path) -> None:
-    site(write_kb, tmp_path, "title: Help\n")
+@pytest.mark.parametrize("config", ["title: Help\n", "title: Help\nserver_url: mailto:desk@example.org\n"])
+def test_without_a_server_url_there_is_no_feedback_form(write_kb: Any, tmp_path: Path, config: str) -> None:
+    site(write_kb, tmp_path, config)
     pages = list((tmp_path / "site").rglob("*.html"))
     assert pages and not any("api/v1/feedback" in page.read_text("utf-8") for page in pages)
 
@@ -92,8 +93,8 @@ def test_troubleshooter_ends_ask_too_and_steps_on_the_way_do_not(write_kb: Any, 
     assert not [form for form in forms if form["fields"]["node"] in ("power", "queue", "printed")]
 
 
-def test_a_server_url_that_is_not_http_is_a_located_error(write_kb: Any) -> None:
+def test_a_server_url_that_is_not_a_link_is_a_located_error(write_kb: Any) -> None:
     root = write_kb({"articles/a.md": "# A\n"}, config="title: Help\nserver_url: javascript:alert(1)\n")
     result = CliRunner().invoke(cli, ["check", "--root", str(root)])
     assert result.exit_code == 1
-    assert re.search(r"kb\.yaml:2:\d+: error KB701 'server_url'", result.output), result.output
+    assert re.search(r"kb\.yaml:2:\d+: error KB702 server_url", result.output), result.output

@@ -292,5 +292,8 @@ class SiteRenderer:
 
 
 def _feedback_url(server_url: str | None) -> str | None:
-    """Where "Was this helpful?" posts: kb server's feedback endpoint, or no form without a server."""
-    return f"{server_url.rstrip('/')}/api/v1/feedback" if server_url else None
+    """Where "Was this helpful?" posts: kb server's feedback endpoint, or no form without a server
+    (kb check refuses a server_url that is not a link, KB702; a mailto: one is no server either)."""
+    if not server_url or not server_url.lower().startswith(("http://", "https://")):
+        return None
+    return f"{server_url.rstrip('/')}/api/v1/feedback"
