@@ -13,14 +13,15 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbengine import __version__ as _release
-from kbengine.check.examples import check_examples
-from kbengine.graph import KBGraph, build_graph
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
+
+if TYPE_CHECKING:  # the graph (networkx) and the checks load only when a compile runs
+    from kbengine.graph import KBGraph
 
 CONFIG_FILE = "kb.yaml"
 CACHE_DIR = ".kb"
@@ -267,6 +268,9 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
 
     articles_by_id = _assign_article_ids(articles, diagnostics)
     trees_by_id = _unique_tree_ids(trees, diagnostics)
+    from kbengine.check.examples import check_examples
+    from kbengine.graph import build_graph
+
     compiled = build_graph(config, articles_by_id, trees_by_id, {*article_files, *other_files})
     diagnostics.extend(compiled.diagnostics)
     diagnostics.extend(check_examples(trees_by_id))

@@ -82,7 +82,7 @@ def prepare_search(kb: KnowledgeBase) -> None:
     after a change re-indexes what changed (the whole KB the first time)."""
     if not sys.stderr.isatty():
         return
-    from kbengine.search.index import index_is_current, update_index
+    from kbengine.search.store import index_is_current, update_index
 
     if not index_is_current(kb):
         from rich.console import Console

@@ -165,7 +165,7 @@ def walk_state(recorded: RecordedWalk) -> dict[str, Any]:
     """Where the walk stands, with all an integration needs to act on it without a second call.
 
     The shape is documented in docs/walk.md ("The walk state"); `kb walk --json` prints it."""
-    from kbengine.search.index import plain_text
+    from kbengine.search.documents import plain_text
 
     walk = recorded.walk
     node = walk.node
