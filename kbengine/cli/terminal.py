@@ -212,9 +212,9 @@ class Terminal:
                     walk.note(text)
                     self.message = self._("Note kept.")
             elif key == "a":
-                self.show_article(node.article)
+                self.show_article(node.article, walk)
             elif key == "/":
-                self.search()
+                self.search(walk)
             elif key == "q":
                 self.quit(walk)
         except WalkError as error:
@@ -251,7 +251,7 @@ class Terminal:
                 continue
             walk.provide(item.name, value)
 
-    def show_article(self, article_id: str | None) -> None:
+    def show_article(self, article_id: str | None, walk: Walk) -> None:
         """The article in a pager (less), wiki links shown as the titles they point to."""
         _ = self._
         article = self.content().articles.get(article_id or "")
@@ -259,6 +259,7 @@ class Terminal:
             self.message = (_("This step links no article.") if not article_id
                             else _("The article '{article}' does not exist.").format(article=article_id))
             return
+        walk.opened(article.id)  # the content report counts it as the article's use
         page = Markdown(f"# {article.title}\n\n{wiki_titles(article.body, self.content())}")
         pager = _pager_command()
         if pager is None:
@@ -275,7 +276,7 @@ class Terminal:
         except OSError as error:
             self.message = _("The pager could not start: {error}").format(error=error)
 
-    def search(self) -> None:
+    def search(self, walk: Walk) -> None:
         _ = self._
         text = self.line(_("Search articles:"))
         if not text.strip():
@@ -290,7 +291,7 @@ class Terminal:
                                 style="dim"))
         key = self.keyboard.key()
         if key.isdigit() and 1 <= int(key) <= len(hits):
-            self.show_article(hits[int(key) - 1].id)
+            self.show_article(hits[int(key) - 1].id, walk)
 
     def finish(self, walk: Walk, session_id: str) -> None:
         """The end: the outcome, then the hand-over as plain text that pastes cleanly into a ticket."""

@@ -24,7 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.exceptions import HTTPException
 
 from kbengine import __version__
-from kbengine.server import api, content
+from kbengine.server import api, content, dashboard, feedback
 from kbengine.server.console import console_app
 from kbengine.server.errors import ApiError
 from kbengine.server.library import Library
@@ -116,6 +116,7 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
     app.state.users = users
     app.state.walks = walks
     app.state.store = store
+    app.state.feedback_limit = feedback.RateLimit()
     install_error_handlers(app)
 
     @app.get("/health", tags=["operations"])
@@ -127,6 +128,8 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
                 "reloads": library.reloads}
 
     app.include_router(api.router)
+    app.include_router(feedback.router)
+    app.include_router(dashboard.router)
     app.mount("/agent", console_app(library, walks, users))  # the agent console (docs/console.md)
     app.router.routes.extend(mcp_app.routes)  # /mcp, served by the MCP SDK
     app.add_middleware(BodyLimit, limit=max_body)

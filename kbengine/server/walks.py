@@ -14,15 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from kbengine.compiler import load_content
-from kbengine.report import build_report
+from kbengine.report import Filters
 from kbengine.server import content
 from kbengine.server.auth import Caller
 from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
+from kbengine.services.report import read_records, team_report
 from kbengine.walk.engine import Walk, WalkError
 from kbengine.walk.events import Ticket
 from kbengine.walk.handover import handover, handover_markdown, handover_text
-from kbengine.walk.recording import RecordedWalk, collect_walks, open_walk, start_walk, walk_state
+from kbengine.walk.recording import RecordedWalk, open_walk, start_walk, walk_state
 from kbengine.walk.store import Session, SessionError, SessionLocked, SessionStore, parse_moment
 
 HANDOVER_FORMATS = ("json", "md", "text")
@@ -104,8 +105,10 @@ class Walks:
         return {**_summary(session), "handover": handover(session)}
 
     def report(self, *, since: str | None = None, by: str = "week") -> dict[str, Any]:
-        walks, damaged = collect_walks(self.store, _moment(since), None)
-        return {**build_report(walks, by), "damaged_records": damaged}
+        """`kb report --json` over the store: recurring problems first, then the figures."""
+        kb = self.library.kb
+        records = read_records(self.store, Filters(), kb.config, kb)
+        return {**team_report(records, _moment(since), None, by), "damaged_records": len(records.damaged)}
 
     # Opening a walk for one request
 

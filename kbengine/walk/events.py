@@ -128,6 +128,17 @@ class Resume(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleOpened(Event):
+    """The agent opened an article during the walk: the step's own, or one found by searching.
+    It changes nothing in the walk; the content report counts it as the article's use."""
+
+    name: ClassVar[str] = "article_opened"
+    article: str
+    tree: str = ""
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ticket(Event):
     """The ticket reference given or corrected during or after the walk (the console's ticket field)."""
 
@@ -136,7 +147,7 @@ class Ticket(Event):
 
 
 KINDS: dict[str, type[Event]] = {kind.name: kind for kind in (
-    Start, Answer, Done, Input, Back, Restart, Note, Abandon, Resume, Ticket)}
+    Start, Answer, Done, Input, Back, Restart, Note, Abandon, Resume, ArticleOpened, Ticket)}
 STEPS = (Answer, Done, Input)  # the agent's own actions at a step
 _RENAMED = {"input": "name"}  # a field whose name on disk differs (an input's name)
 
