@@ -90,11 +90,13 @@ def open_engine(url: str) -> Engine:
         _private_file(Path(parsed.database))
     # No pre-ping: it costs a round trip on every checkout. A connection the server dropped fails
     # its statement once, SQLAlchemy then empties the pool, and the store retries (sqlstore.py).
+    # The pool keeps as many connections as the server has request threads (40): a connection
+    # opened beyond the pool is closed on return, and opening one costs more than a step.
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, pool_size=40, max_overflow=10)
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:  # the server's request threads each want a connection at once
-        engine = create_engine(parsed, pool_size=10, max_overflow=30, pool_timeout=30)
+    else:  # two workers stay under PostgreSQL's default of 100 connections
+        engine = create_engine(parsed, pool_size=20, max_overflow=20, pool_timeout=30)
     upgrade(engine)
     return engine
 

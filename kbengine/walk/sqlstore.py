@@ -10,13 +10,15 @@ statement each. So two requests cannot both write a step on the same state, on a
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from kbengine.walk.database import EVENTS, SESSIONS, DatabaseError, open_engine
@@ -66,9 +68,19 @@ class SqlStore(SessionStore):
             self.engine = open_engine(url)
         except (DatabaseError, SQLAlchemyError, OSError) as error:
             raise SessionError(f"cannot open the session database {self.url}: {_reason(error)}") from None
+        postgresql = self.engine.dialect.name == "postgresql"
         # reads need no transaction: on PostgreSQL that saves the BEGIN and ROLLBACK round trips
-        self._reader = (self.engine.execution_options(isolation_level="AUTOCOMMIT")
-                        if self.engine.dialect.name == "postgresql" else self.engine)
+        self._reader = (self.engine.execution_options(isolation_level="AUTOCOMMIT") if postgresql
+                        else self.engine)
+        # SQLite takes one writer at a time and makes the others sleep and retry (1, 2, 5 ... 100 ms
+        # apart): this process's writers queue here instead, and each finds the database free
+        self._one_writer: AbstractContextManager[Any] = nullcontext() if postgresql else threading.Lock()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A write transaction, committed at the end of the block."""
+        with self._one_writer, self.engine.begin() as connection:
+            yield connection
 
     # writing
 
@@ -77,7 +89,7 @@ class SqlStore(SessionStore):
             first = replace(start, session=session_id)
             session = Session(session_id, [first], self.location(session_id))
             try:
-                with self.engine.begin() as connection:
+                with self._begin() as connection:
                     connection.execute(insert(SESSIONS).values(
                         id=session_id, tree=first.tree, agent=first.agent, started=first.at,
                         **_summary(session)))
@@ -112,7 +124,7 @@ class SqlStore(SessionStore):
         for _ in range(3):
             begun = False
             try:
-                with self.engine.begin() as connection:
+                with self._begin() as connection:
                     done = connection.execute(_STEP if check_hold else _APPEND, values)
                     begun = True
                     if done.rowcount != 1:
@@ -155,7 +167,7 @@ class SqlStore(SessionStore):
                 "held_pid": holder.pid, "held_since": holder.since, "held_renewed_utc": now}
         for _ in range(3):
             try:
-                with self.engine.begin() as connection:
+                with self._begin() as connection:
                     done = connection.execute(update(SESSIONS).where(
                         SESSIONS.c.id == session_id, _free_for(holder, now)).values(**held))
             except SQLAlchemyError as error:
@@ -171,7 +183,7 @@ class SqlStore(SessionStore):
 
     def _let_go(self, session_id: str, token: str) -> None:
         try:
-            with self.engine.begin() as connection:
+            with self._begin() as connection:
                 connection.execute(update(SESSIONS).where(SESSIONS.c.id == session_id,
                                                           SESSIONS.c.held_token == token)
                                    .values(**{column.name: None for column in _HOLDER}))
@@ -180,7 +192,7 @@ class SqlStore(SessionStore):
 
     def delete(self, session_id: str) -> None:
         try:
-            with self.engine.begin() as connection:
+            with self._begin() as connection:
                 connection.execute(delete(EVENTS).where(EVENTS.c.session_id == session_id))
                 connection.execute(delete(SESSIONS).where(SESSIONS.c.id == session_id))
         except SQLAlchemyError as error:
