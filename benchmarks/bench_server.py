@@ -1,7 +1,8 @@
 """`kb server` under a desk's load: N simulated agents walking trees at once for T seconds.
 
     python benchmarks/bench_server.py [--agents 200] [--seconds 60] [--think 1.0]
-        [--database sqlite|URL] [--workers 1] [--kill]
+        [--database sqlite|postgresql|URL] [--workers 1] [--kill]
+    python benchmarks/bench_server.py --service 2000 [--database ...] [--profile]
 
 Starts `kb server` on a free loopback port over a copy of the bundled KB, signs in one token per
 agent, and lets every agent walk random trees: start a walk, answer a random answer, confirm
@@ -12,6 +13,8 @@ Figures: steps per second, p50/p95/p99 step latency, and afterwards, from the st
 events lost (acknowledged to the agent but not recorded) and duplicated (recorded twice). With
 --kill, the server is killed with SIGKILL halfway and started again; agents retry, and at the
 end every walk not ended must resume (its state reads back and takes the next answer).
+
+--service measures the walk service alone in this process (no HTTP): the CPU a step costs.
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ class Client:
         """(status, JSON body); ConnectionError when the server is gone or does not answer in 30 s."""
         try:
             return await asyncio.wait_for(self._request(method, path, body), 30)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as error:
             self.close()
             raise ConnectionError(str(error) or type(error).__name__) from None
 
@@ -135,7 +138,7 @@ class Client:
         data = json.dumps(body).encode() if body is not None else b""
         writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}Content-Type: application/json\r\n"
                      f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
-        status = int((await reader.readline()).split()[1])
+        status = int((await reader.readline()).split()[1])  # IndexError: closed, the server is gone
         headers = {}
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
@@ -398,6 +401,53 @@ def run(agents: int, seconds: float, think: float, database: str, workers: int, 
     }
 
 
+def service_cost(steps: int, database: str, profile: bool) -> dict[str, Any]:
+    """The walk service alone, in this process (no HTTP, no client): 20 agents take `steps` steps
+    in turn; wall and CPU time per step, and with `profile` the top of a cProfile by total time."""
+    import cProfile
+    import pstats
+
+    from kbengine.server.app import create_app
+
+    with tempfile.TemporaryDirectory(prefix="kb-bench-service-") as scratch, \
+            database_url(database, Path(scratch)) as url:
+        app = create_app(copy_kb(Path(scratch) / "kb"), url, reload_interval=2.0)
+        walks, users = app.state.walks, app.state.users
+        tokens = [users.add(f"agent{n}") for n in range(20)]
+        trees, rng = sorted(walks.library.kb.trees), random.Random(1)
+        states: dict[int, dict[str, Any]] = {}
+        patterns: dict[str, str] = {}
+
+        def step(n: int) -> None:
+            caller, state = users.sign_in(tokens[n % 20]), states.get(n % 20)
+            if state is None or state["outcome"] != "in_progress":
+                state = walks.start(caller, rng.choice(trees))
+            elif state.get("waiting_for", {}).get("kind") == "input":
+                wanted = state["waiting_for"]
+                value = value_for(wanted.get("pattern"), patterns)
+                state = walks.provide(caller, state["id"], wanted["name"], value)
+            else:
+                answer = rng.choice(state["answers"])["number"] if state["answers"] else "done"
+                state = walks.answer(caller, state["id"], answer)
+            states[n % 20] = state
+
+        for n in range(100):  # warm: connections open, statements compiled
+            step(n)
+        profiler = cProfile.Profile()
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profile:
+            profiler.enable()
+        for n in range(steps):
+            step(n)
+        profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        walks.store.close()
+    if profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"kbengine", 25)
+    return {"database": database, "steps": steps, "wall_ms_per_step": round(wall / steps * 1000, 2),
+            "cpu_ms_per_step": round(cpu / steps * 1000, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -410,7 +460,15 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite (a fresh file) or a postgresql:// URL")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--kill", action="store_true", help="SIGKILL the server halfway, start it again")
+    parser.add_argument("--service", type=int, metavar="STEPS",
+                        help="instead: STEPS steps of the walk service alone, in this process (CPU per step)")
+    parser.add_argument("--profile", action="store_true", help="with --service: cProfile the steps")
     options = parser.parse_args()
+    if options.service:
+        for name, value in service_cost(min(options.service, 100_000), options.database,
+                                        options.profile).items():
+            print(f"{name:>28}: {value}")
+        return
     if not (1 <= options.agents <= MAX_AGENTS and 0 < options.seconds <= MAX_SECONDS):
         parser.error(f"--agents 1-{MAX_AGENTS}, --seconds up to {MAX_SECONDS}")
     figures = run(
