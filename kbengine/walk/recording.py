@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline
 from kbengine.report import DamagedRecord, WalkFigures, in_period, walk_figures
 from kbengine.walk.engine import Walk, WalkError, drive, replay
 from kbengine.walk.events import ENDED, Event, Start
@@ -25,7 +26,7 @@ from kbengine.walk.store import (
 )
 
 
-def open_sessions(kb: KnowledgeBase, database: str | None = None) -> SessionStore:
+def open_sessions(kb: KBOutline, database: str | None = None) -> SessionStore:
     """The session store this KB is configured with (see walk/store.py for the order of choice)."""
     return open_store(store_url(kb.root, kb.config, database))
 
@@ -35,7 +36,7 @@ class RecordedWalk:
     """A walk whose every action is appended to its session, held for writing until `close`; or,
     rebuilt from a session already read (`rebuild_walk`), whose actions wait for `save`."""
 
-    kb: KnowledgeBase
+    kb: KBOutline
     walk: Walk
     store: SessionStore
     session_id: str
@@ -80,7 +81,7 @@ class RecordedWalk:
         self.store.append(self.session_id, event)
 
 
-def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str | None = None, *,
+def start_walk(kb: KBOutline, store: SessionStore, tree_id: str, ticket: str | None = None, *,
                agent: str | None = None, hold: bool = True) -> RecordedWalk:
     """A new walk of `tree_id` with a new session; WalkError for an unknown tree. Without `hold`
     (a server, which writes each step in one go) the session is not held and the walk only shown."""
@@ -102,7 +103,7 @@ def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str
     return recorded
 
 
-def open_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, *, agent: str | None = None,
+def open_walk(kb: KBOutline, store: SessionStore, session_id: str, *, agent: str | None = None,
               hold: bool = True) -> RecordedWalk:
     """A recorded walk rebuilt through the engine, to act on it (held for writing: SessionLocked,
     naming the holder, when another walk holds it) or, with `hold=False`, only to show it.
@@ -124,7 +125,7 @@ def open_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, *, agent:
         raise
 
 
-def rebuild_walk(kb: KnowledgeBase, store: SessionStore, session: Session) -> RecordedWalk:
+def rebuild_walk(kb: KBOutline, store: SessionStore, session: Session) -> RecordedWalk:
     """The walk of a session already read, to take actions that `save` then writes in one go
     (how a server serves a step: one read, one write, no hold in between)."""
     recorded = _rebuilt(kb, store, session, None)
@@ -132,7 +133,7 @@ def rebuild_walk(kb: KnowledgeBase, store: SessionStore, session: Session) -> Re
     return recorded
 
 
-def _rebuilt(kb: KnowledgeBase, store: SessionStore, session: Session, holder: Holder | None) -> RecordedWalk:
+def _rebuilt(kb: KBOutline, store: SessionStore, session: Session, holder: Holder | None) -> RecordedWalk:
     tree = kb.trees.get(session.tree)
     if tree is None:
         raise SessionError(f"session {session.id} walked tree '{session.tree}', "
@@ -152,7 +153,7 @@ def _rebuilt(kb: KnowledgeBase, store: SessionStore, session: Session, holder: H
     return recorded
 
 
-def resume_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, ticket: str | None = None, *,
+def resume_walk(kb: KBOutline, store: SessionStore, session_id: str, ticket: str | None = None, *,
                 agent: str | None = None) -> RecordedWalk:
     """Hold the session, replay it and continue it (a `resume` event): how a stopped, killed or
     abandoned walk goes on. SessionError for a walk that has ended (solved or escalated)."""
@@ -199,7 +200,7 @@ def walk_state(recorded: RecordedWalk) -> dict[str, Any]:
     """Where the walk stands, with all an integration needs to act on it without a second call.
 
     The shape is documented in docs/walk.md ("The walk state"); `kb walk --json` prints it."""
-    from kbengine.search.index import plain_text
+    from kbengine.search.documents import plain_text
 
     walk = recorded.walk
     node = walk.node
@@ -222,8 +223,8 @@ def walk_state(recorded: RecordedWalk) -> dict[str, Any]:
     return state
 
 
-def _article(kb: KnowledgeBase, article_id: str) -> dict[str, Any]:
-    article = kb.articles.get(article_id)
+def _article(kb: KBOutline, article_id: str) -> dict[str, Any]:
+    article = load_content(kb).articles.get(article_id)  # a walk reads articles only here
     if article is None:
         return {"id": article_id, "title": "", "summary": ""}
     return {"id": article.id, "title": article.title, "summary": article.summary}
