@@ -1,5 +1,5 @@
-"""The layout's promises (docs/architecture.md): click only in the command layer, and no import circle
-between kbengine's modules."""
+"""The layout's promises (docs/architecture.md): click only in the command layer, which stays thin, and no
+import circle between kbengine's modules."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def test_no_module_outside_the_command_layer_imports_click() -> None:
                        and any(i == "click" or i.startswith("click.")
                                for i in imports(path, top_level_only=False)))
     assert offenders == []
+
+
+def test_the_command_layer_holds_at_most_fifteen_percent_of_the_lines() -> None:
+    lines = {name: len(path.read_text("utf-8").splitlines()) for name, path in modules().items()}
+    cli = sum(n for name, n in lines.items() if name.startswith("kbengine.cli"))
+    assert cli / sum(lines.values()) <= 0.15, f"cli/ is {cli / sum(lines.values()):.0%} of kbengine"
 
 
 def test_no_import_circle_between_kbengine_modules() -> None:

@@ -15,10 +15,10 @@ from babel.messages.pofile import read_po
 from click.testing import CliRunner, Result
 
 from kbengine.cli import cli
-from kbengine.cli.terminal import wiki_titles
 from kbengine.compiler import KnowledgeBase
 from kbengine.model import CollectField
 from kbengine.site.i18n import LOCALES, translations
+from kbengine.terminal import wiki_titles
 from kbengine.walk.forms import describe_pattern, expected_form
 from kbengine.walk.handover import handover, handover_markdown, handover_text
 from kbengine.walk.recording import open_sessions, start_walk
@@ -145,7 +145,7 @@ def test_wiki_links_read_as_the_titles_they_point_to(bundled_kb: KnowledgeBase) 
 
 
 def test_every_terminal_and_console_text_has_a_dutch_translation() -> None:
-    sources = ["kbengine/cli/terminal.py", "kbengine/walk/forms.py", "kbengine/walk/handover.py",
+    sources = ["kbengine/terminal.py", "kbengine/walk/forms.py", "kbengine/walk/handover.py",
                "kbengine/server/console/**.py"]
     templates = "kbengine/server/console/templates/**.html"
     wanted = {message if isinstance(message, str) else message[0]

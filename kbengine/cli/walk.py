@@ -151,7 +151,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       kb walk printer-not-printing --answer FollowMe --answer "my job is not in the list" --json
       kb walk --resume 20240501-143012-3fa9 --answer No --input asset_tag=NL12345 --json
     """
-    from kbengine.cli.terminal import interactive
+    from kbengine.terminal import interactive
 
     scripted = bool(answers or inputs or notes or dry_run or as_json) or not interactive()
     if tree and resume_id:
@@ -249,7 +249,7 @@ def _interactive(kb: KBOutline, store: SessionStore, tree: str | None, resume_id
                  ticket: str | None, verbose: bool) -> None:
     from rich.console import Console
 
-    from kbengine.cli.terminal import Keyboard, Terminal
+    from kbengine.terminal import Keyboard, Terminal
 
     console = Console(highlight=False)
     hits = _search_hits(kb)

@@ -1,5 +1,6 @@
 """The interactive terminal for `kb walk`: one screen per step, one key per answer (rich), with the
-interface text in the language of the tree being walked."""
+interface text in the language of the tree being walked. A front end beside the server,
+not part of the command layer: it never imports click."""
 
 from __future__ import annotations
 
