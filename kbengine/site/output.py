@@ -43,7 +43,8 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_leftovers(out: Path) -> None:
     """Delete temporary folders of builds whose process is gone."""
-    for prefix in (f".{out.name}.building-", f".{out.name}.old-"):
+    for prefix in (f".{out.name}.building-", f".{out.name}.old-", f".{out.name}.pagefind-",
+                   f".{out.name}.undo-"):
         for folder in out.parent.glob(prefix + "*"):
             pid = folder.name.rsplit("-", 1)[-1]
             if pid.isdigit() and (int(pid) == os.getpid() or not _pid_alive(int(pid))):
@@ -96,3 +97,47 @@ def atomic_output(out: Path) -> Iterator[Path]:
         os.replace(out, old)
     os.replace(building, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+class Changes:
+    """Files put into or removed from a built site in place, each in one step, that can all be
+    undone until `keep()`: a build that fails part-way leaves the previous site as it was."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.undo_folder = folder.parent / f".{folder.name}.undo-{os.getpid()}"
+        self._undo: list[tuple[Path, Path | None]] = []  # (site file, its old version or None)
+
+    def _save(self, target: Path) -> Path | None:
+        if not target.is_file():
+            return None
+        self.undo_folder.mkdir(exist_ok=True)
+        saved = self.undo_folder / str(len(self._undo))
+        try:
+            os.link(target, saved)  # the old version stays reachable after the rename over it
+        except OSError:
+            shutil.copy2(target, saved)
+        return saved
+
+    def put(self, source: Path, target: Path) -> None:
+        """Move `source` (a finished file) to `target`, replacing what was there."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._undo.append((target, self._save(target)))
+        os.replace(source, target)
+
+    def remove(self, target: Path) -> None:
+        self._undo.append((target, self._save(target)))
+        target.unlink(missing_ok=True)
+
+    def undo(self) -> None:
+        for target, saved in reversed(self._undo):
+            if saved is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(saved, target)
+        self._undo.clear()
+        shutil.rmtree(self.undo_folder, ignore_errors=True)
+
+    def keep(self) -> None:
+        self._undo.clear()
+        shutil.rmtree(self.undo_folder, ignore_errors=True)
