@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs on the bundled KB")
     parser.add_argument("--corpus-runs", type=int, default=3, help="runs on the corpus")
     parser.add_argument("--no-corpus", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="officedocs-support folder")
     parser.add_argument("--mkdocs", default="mkdocs",
                         help="the mkdocs command (mkdocs-material installed beside it)")
     options = parser.parse_args()
@@ -131,10 +132,10 @@ def main() -> None:
         rows = [compare("bundled KB", bundled, work, options.runs, options.mkdocs)]
         weight = page_weight(bundled / "site", "connect-vpn")
         searches = {"bundled KB": search_bytes(bundled / "site", "en/articles/connect-vpn/", "printer")}
-        if not options.no_corpus and CORPUS.is_dir():
+        if not options.no_corpus and options.corpus.is_dir():
             corpus = work / "corpus"
             corpus.mkdir()
-            shutil.copytree(CORPUS, corpus / "articles")
+            shutil.copytree(options.corpus, corpus / "articles")
             (corpus / "kb.yaml").write_text("title: Office support\nlanguages: [en]\n")
             rows.append(compare("corpus", corpus, work, options.corpus_runs, options.mkdocs))
             first = sorted((corpus / "site" / "en" / "articles").iterdir())[0].name

@@ -12,6 +12,7 @@ import pytest
 from kbengine.compiler import compile_kb
 from kbengine.site import build_site
 from kbengine.site import render as render_module
+from kbengine.site.output import Changes, remove_leftovers
 from kbengine.site.state import STATE_FILE
 from tests.conftest import copy_bundled
 
@@ -147,3 +148,21 @@ def test_a_changed_image_is_copied_again_though_no_page_changes(kb_root: Path, t
     (article.parent / "shot.png").write_bytes(b"second, longer")
     assert_equals_cold(kb_root, site, tmp_path)
     assert b"second, longer" in [p.read_bytes() for p in site.rglob("shot.png")]
+
+
+def test_what_a_killed_in_place_build_changed_is_put_back_by_the_next_build(kb_root: Path,
+                                                                            tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build_site(compile_kb(kb_root), site, search=False)
+    before = files_of(site)
+    changes = Changes(site)  # as a build would, then killed before it could finish or undo
+    (site / "new.tmp").write_text("half of a new page", "utf-8")
+    changes.put(site / "new.tmp", site / "en" / "new-page" / "index.html")
+    (site / "home.tmp").write_text("a home page that should not stay", "utf-8")
+    changes.put(site / "home.tmp", site / "en" / "index.html")
+    changes.remove(site / "sitemap.xml")
+    changes.undo_folder.rename(tmp_path / ".site.undo-999999999")  # its process is gone
+    assert files_of(site) != before
+    remove_leftovers(site)
+    assert files_of(site) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
