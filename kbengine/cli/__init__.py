@@ -24,6 +24,9 @@ COMMANDS = {
     "graph": "graph",
     "new": "new",
     "report": "report",
+    "server": "server",
+    "users": "users",
+    "mcp": "mcp",
 }
 
 

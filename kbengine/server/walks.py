@@ -1,0 +1,175 @@
+"""Walks over the API and MCP: each request opens the walk's session record, replays it on the tree
+version the walk began with, takes one action (recorded before the answer leaves) and lets go.
+
+Nothing of a walk lives in the server process, so any worker can serve the next step and a server
+killed between two steps loses nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from kbengine.report import build_report
+from kbengine.server import content
+from kbengine.server.auth import Caller
+from kbengine.server.errors import Conflict, NotFound, Unprocessable
+from kbengine.server.library import Library
+from kbengine.walk.engine import Walk, WalkError
+from kbengine.walk.handover import handover, handover_markdown
+from kbengine.walk.recording import RecordedWalk, collect_walks, open_walk, start_walk, walk_state
+from kbengine.walk.store import Session, SessionError, SessionLocked, SessionStore, parse_moment
+
+HANDOVER_FORMATS = ("json", "md", "text")
+HOLD_WAIT = 5.0  # seconds a step waits for the same walk's step on another worker
+
+
+class Walks:
+    """The walk, session and report services of the server, for one KB and one session store."""
+
+    def __init__(self, library: Library, store: SessionStore) -> None:
+        self.library = library
+        self.store = store
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    # Walking
+
+    def start(self, caller: Caller, tree_id: str, ticket: str | None = None) -> dict[str, Any]:
+        kb = self.library.kb
+        content.find_tree(kb, caller, tree_id)
+        recorded = start_walk(kb, self.store, tree_id, ticket, agent=caller.name)
+        try:
+            return self._view(caller, recorded)
+        finally:
+            recorded.close()
+
+    def state(self, caller: Caller, walk_id: str) -> dict[str, Any]:
+        with self._open(caller, walk_id, hold=False) as recorded:
+            return self._view(caller, recorded)
+
+    def answer(self, caller: Caller, walk_id: str, answer: str | int) -> dict[str, Any]:
+        """Answer the question (by label or number), or confirm an action step (any answer)."""
+
+        def act(walk: Walk) -> None:
+            if walk.node.kind == "do":
+                walk.confirm()
+            else:
+                walk.answer(str(answer))
+
+        return self._act(caller, walk_id, act)
+
+    def back(self, caller: Caller, walk_id: str) -> dict[str, Any]:
+        return self._act(caller, walk_id, lambda walk: walk.back())
+
+    def restart(self, caller: Caller, walk_id: str) -> dict[str, Any]:
+        return self._act(caller, walk_id, lambda walk: walk.restart(), ended_ok=True)
+
+    def note(self, caller: Caller, walk_id: str, text: str) -> dict[str, Any]:
+        return self._act(caller, walk_id, lambda walk: walk.note(text), ended_ok=True)
+
+    def provide(self, caller: Caller, walk_id: str, name: str, value: str) -> dict[str, Any]:
+        return self._act(caller, walk_id, lambda walk: walk.provide(name, value))
+
+    def handover(self, caller: Caller, walk_id: str, form: str = "json") -> dict[str, Any] | str:
+        if form not in HANDOVER_FORMATS:
+            raise Unprocessable(f"format must be one of: {', '.join(HANDOVER_FORMATS)}",
+                                allowed=list(HANDOVER_FORMATS))
+        data = handover(self._session(caller, walk_id))
+        return data if form == "json" else handover_markdown(data)
+
+    # Records
+
+    def sessions(self, caller: Caller, *, since: str | None = None, tree: str | None = None,
+                 outcome: str | None = None) -> list[dict[str, Any]]:
+        """Summaries of the sessions the caller may see: their own, or every one for a lead."""
+        found = self.store.list_sessions(tree=tree, outcome=outcome, since=_moment(since))
+        return [_summary(session) for session in found if _may_read(caller, session)]
+
+    def session(self, caller: Caller, session_id: str) -> dict[str, Any]:
+        session = self._session(caller, session_id)
+        return {**_summary(session), "handover": handover(session)}
+
+    def report(self, *, since: str | None = None, by: str = "week") -> dict[str, Any]:
+        walks, damaged = collect_walks(self.store, _moment(since), None)
+        return {**build_report(walks, by), "damaged_records": damaged}
+
+    # Opening a walk for one request
+
+    def _session(self, caller: Caller, walk_id: str) -> Session:
+        try:
+            session = self.store.read(walk_id)
+        except SessionError:
+            raise NotFound(f"there is no walk '{walk_id}'") from None
+        if not _may_read(caller, session):
+            raise NotFound(f"there is no walk '{walk_id}'")  # another agent's walk does not exist for them
+        return session
+
+    def _lock(self, walk_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(walk_id, threading.Lock())
+
+    @contextmanager
+    def _open(self, caller: Caller, walk_id: str, *, hold: bool = True) -> Iterator[RecordedWalk]:
+        """The walk rebuilt from its record on the tree version it began with; held for writing
+        unless only shown (a step of the same walk on another worker is waited for a little)."""
+        session = self._session(caller, walk_id)
+        kb = self.library.kb_for_walk(session.tree, session.start.tree_hash)
+        with self._lock(session.id):
+            deadline = time.monotonic() + HOLD_WAIT
+            while True:
+                try:
+                    recorded = open_walk(kb, self.store, session.id, agent=caller.name, hold=hold)
+                    break
+                except SessionLocked as error:
+                    if time.monotonic() > deadline:
+                        raise Conflict(str(error)) from None
+                    time.sleep(0.02)
+                except SessionError as error:  # its tree is gone from the KB
+                    raise Conflict(str(error)) from None
+            try:
+                yield recorded
+            finally:
+                recorded.close()
+
+    def _act(self, caller: Caller, walk_id: str, action: Callable[[Walk], Any], *,
+             ended_ok: bool = False) -> dict[str, Any]:
+        with self._open(caller, walk_id) as recorded:
+            if recorded.walk.ended and not ended_ok:
+                raise Conflict(f"the walk has already ended ({recorded.walk.state.outcome})",
+                               state=self._view(caller, recorded))
+            try:
+                action(recorded.walk)
+            except WalkError as error:
+                raise Unprocessable(str(error), allowed=error.choices) from None
+            return self._view(caller, recorded)
+
+    def _view(self, caller: Caller, recorded: RecordedWalk) -> dict[str, Any]:
+        """The walk state for an integration, with API links and no server paths."""
+        state = walk_state(recorded)
+        state.pop("record", None)
+        state["id"] = recorded.session_id
+        state["article"] = content.article_link(recorded.kb, caller, recorded.walk.node.article)
+        return state
+
+
+def _may_read(caller: Caller, session: Session) -> bool:
+    return caller.may("all_sessions") or session.start.agent == caller.name
+
+
+def _summary(session: Session) -> dict[str, Any]:
+    summary = session.summary()
+    summary.pop("file", None)
+    return summary
+
+
+def _moment(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_moment(text)
+    except SessionError:
+        raise Unprocessable(f"'{text}' is not a date (2024-05-01) or an age (7d)") from None
