@@ -13,13 +13,12 @@ from kbengine.compiler import compile_kb
 from kbengine.site import build_site
 from kbengine.site import render as render_module
 from kbengine.site.output import Changes, remove_leftovers
-from kbengine.site.state import STATE_FILE
 from tests.conftest import copy_bundled
 
 
 def files_of(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes()
-            for p in sorted(site.rglob("*")) if p.is_file() and p.name != STATE_FILE}
+            for p in sorted(site.rglob("*")) if p.is_file()}
 
 
 def count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -18,20 +18,28 @@ from kbengine.compiler import __version__ as compiler_version
 from kbengine.model import Diagnostic
 from kbengine.read.sources import contained
 from kbengine.site.children import die_with_parent
-from kbengine.site.output import Changes, atomic_output, check_replaceable, output_file, remove_leftovers
+from kbengine.site.output import (
+    MARKER,
+    Changes,
+    atomic_output,
+    check_replaceable,
+    output_file,
+    remove_leftovers,
+)
 from kbengine.site.pagefind import BUNDLE, index_site
 from kbengine.site.pages import SitePlan, plan_site
 from kbengine.site.render import SiteRenderer, template_folders
 from kbengine.site.sitemap import robots_txt, sitemap_xml
 from kbengine.site.state import (
-    STATE_FILE,
     BuildState,
     PageRecord,
     Stamps,
     digest,
     folder_stamp,
+    forget_state,
     page_identity,
     read_state,
+    state_file,
     write_state,
 )
 
@@ -80,7 +88,8 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
     report = progress or (lambda stage, done, total: None)
     out = out.absolute()
     check_replaceable(out)
-    previous = read_state(out) if out.is_dir() and not out.is_symlink() else None
+    remembered = state_file(kb.root, out)
+    previous = read_state(remembered) if (out / MARKER).is_file() and not out.is_symlink() else None
     inputs = digest(compiler_version, kb.fingerprint, folder_stamp(template_folders(kb.root)),
                     search, drafts)
     if previous is not None and _unchanged(kb, out, previous, inputs):
@@ -88,18 +97,19 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
     if previous is None:
         with atomic_output(out) as folder:
             state = _build(kb, Changes(folder), BuildState(), inputs, report, search, drafts)
-            write_state(folder, state)
+        write_state(remembered, state)
         return _summary(out, state, kb, started)
     remove_leftovers(out)
     changes = Changes(out)
+    forget_state(remembered)  # until the build is done, the site has no state
     try:
-        changes.remove(out / STATE_FILE)  # until the build is done, the site has no state
         state = _build(kb, changes, previous, inputs, report, search, drafts)
-        write_state(out, state)
     except BaseException:
         changes.undo()
+        write_state(remembered, previous)  # the site is as it was
         raise
     changes.keep()
+    write_state(remembered, state)
     return _summary(out, state, kb, started)
 
 
@@ -177,7 +187,7 @@ def _build(kb: KnowledgeBase, changes: Changes, previous: BuildState, inputs: st
         for path in sorted((folder / BUNDLE).rglob("*")):
             if path.is_file():
                 _remove(changes, path.relative_to(folder).as_posix())
-    site_files = [p for p in folder.rglob("*") if p.is_file() and p.name != STATE_FILE]
+    site_files = [p for p in folder.rglob("*") if p.is_file()]
     outside = {key for record in records.values() for key in record.keys
                if key.startswith(("include:", "file:"))}
     return BuildState(inputs, setting, {o: records[o] for o in sorted(records)}, copied, search,

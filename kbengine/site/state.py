@@ -10,8 +10,9 @@ they were when it was written. What every page reads (kbengine's code, the templ
 assets, kb.yaml, the site's languages) is one *setting* stamp: when it changes, every page is
 rendered again.
 
-The state is a pickle in the site folder, written last; a build that stops half-way leaves
-no state, so the next build renders everything.
+The state is a pickle in the KB's cache folder (.kb/), one per output folder, removed when a
+build starts and written when it is done: a build that stops half-way leaves no state, so the
+next build renders everything.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kbengine.compiler import CACHE_DIR
 from kbengine.model import Diagnostic
 from kbengine.site.pages import Page, SitePlan
 
-STATE_FILE = ".kb-build-state.pickle"
 _FORMAT = 1
 
 
@@ -131,9 +132,15 @@ class Stamps:
         raise ValueError(f"unknown build-state key {key!r}")
 
 
-def read_state(out: Path) -> BuildState | None:
+def state_file(root: Path, out: Path) -> Path:
+    """Where the state of the site built into `out` is kept: in the KB's cache folder, never in
+    the site (which is published, and would show paths and ids of internal content)."""
+    return root / CACHE_DIR / f"site-{digest(str(out.absolute()))}.pickle"
+
+
+def read_state(path: Path) -> BuildState | None:
     try:
-        with (out / STATE_FILE).open("rb") as handle:
+        with path.open("rb") as handle:
             stored = pickle.load(handle)
     except Exception:  # missing or damaged: the next build renders everything
         return None
@@ -143,13 +150,17 @@ def read_state(out: Path) -> BuildState | None:
     return state if isinstance(state, BuildState) else None
 
 
-def forget_state(folder: Path) -> None:
+def forget_state(path: Path) -> None:
     """Before a site is changed in place: until the new state is written, it has none."""
-    (folder / STATE_FILE).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
 
 
-def write_state(folder: Path, state: BuildState) -> None:
-    aside = folder / f"{STATE_FILE}.{os.getpid()}.tmp"
-    with aside.open("wb") as handle:
-        pickle.dump({"format": _FORMAT, "state": state}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(aside, folder / STATE_FILE)
+def write_state(path: Path, state: BuildState) -> None:
+    try:
+        path.parent.mkdir(exist_ok=True)
+        aside = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with aside.open("wb") as handle:
+            pickle.dump({"format": _FORMAT, "state": state}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(aside, path)
+    except OSError:
+        pass  # a read-only KB still builds; its next build renders everything
