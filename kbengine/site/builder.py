@@ -21,6 +21,7 @@ from kbengine.site.children import die_with_parent
 from kbengine.site.output import (
     MARKER,
     Changes,
+    aside_file,
     atomic_output,
     check_replaceable,
     output_file,
@@ -46,7 +47,7 @@ from kbengine.site.state import (
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 _PARALLEL_FROM = 1000  # pages; below this, starting worker processes costs more than it saves
 _CHUNK = 100
-_worker: tuple[SiteRenderer, Path] | None = None  # set in each forked worker
+_worker: tuple[SiteRenderer, Changes] | None = None  # set in each forked worker
 
 
 class ContentErrors(Exception):
@@ -96,7 +97,11 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
         return _summary(out, previous, kb, started)
     if previous is None:
         with atomic_output(out) as folder:
-            state = _build(kb, Changes(folder), BuildState(), inputs, report, search, drafts)
+            fresh = Changes(folder, out, undoable=False)
+            try:
+                state = _build(kb, fresh, BuildState(), inputs, report, search, drafts)
+            finally:
+                fresh.keep()
         write_state(remembered, state)
         return _summary(out, state, kb, started)
     remove_leftovers(out)
@@ -166,7 +171,7 @@ def _build(kb: KnowledgeBase, changes: Changes, previous: BuildState, inputs: st
             todo.append((index, output))
     renderer = SiteRenderer(plan, asset_urls)
     changed = assets_changed
-    for index, output, keys, files, diagnostics, written in _render_pages(renderer, folder, todo, report):
+    for index, output, keys, files, diagnostics, written in _render_pages(renderer, changes, todo, report):
         records[output] = PageRecord(page_identity(plan.pages[index]), keys, stamps.combined(keys),
                                      files, diagnostics)
         if written is not None:
@@ -203,7 +208,7 @@ def _order(diagnostic: Diagnostic) -> tuple[str, int, str]:
 Rendered = tuple[int, str, tuple[str, ...], frozenset[str], tuple[Diagnostic, ...], Path | None]
 
 
-def _render_pages(renderer: SiteRenderer, folder: Path, todo: list[tuple[int, str]],
+def _render_pages(renderer: SiteRenderer, changes: Changes, todo: list[tuple[int, str]],
                   report: Progress) -> Iterator[Rendered]:
     """Render and write the pages `todo` (index in the plan, output path), in worker processes for
     many pages; for each, what it read, the KB files it uses, what rendering found, and whether
@@ -213,12 +218,12 @@ def _render_pages(renderer: SiteRenderer, folder: Path, todo: list[tuple[int, st
     workers = min(os.cpu_count() or 1, 8)
     if total < _PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for done, (index, output) in enumerate(todo, start=1):
-            yield _render_one(renderer, folder, index, output)
+            yield _render_one(renderer, changes, index, output)
             if done % 25 == 0 or done == total:
                 report("Rendering pages", done, total)
         return
     # Forked workers inherit the compiled KB and the renderer: nothing big is pickled.
-    _worker = (renderer, folder)
+    _worker = (renderer, changes)
     try:
         chunks = [todo[start:start + _CHUNK] for start in range(0, total, _CHUNK)]
         done = 0
@@ -233,17 +238,17 @@ def _render_pages(renderer: SiteRenderer, folder: Path, todo: list[tuple[int, st
 
 def _render_chunk(todo: list[tuple[int, str]]) -> list[Rendered]:
     assert _worker is not None
-    renderer, folder = _worker
-    return [_render_one(renderer, folder, index, output) for index, output in todo]
+    renderer, changes = _worker
+    return [_render_one(renderer, changes, index, output) for index, output in todo]
 
 
-def _render_one(renderer: SiteRenderer, folder: Path, index: int, output: str) -> Rendered:
+def _render_one(renderer: SiteRenderer, changes: Changes, index: int, output: str) -> Rendered:
     plan = renderer.plan
     plan.touched, renderer.files, renderer.diagnostics = set(), set(), []
     html = renderer.render(plan.pages[index])
     keys = tuple(sorted(plan.touched))
     plan.touched = None
-    written = _aside_if_changed(output_file(folder, output), html)
+    written = _aside_if_changed(output_file(changes.folder, output), html, changes.aside)
     return index, output, keys, frozenset(renderer.files), tuple(renderer.diagnostics), written
 
 
@@ -296,7 +301,7 @@ def _copy_files(root: Path, changes: Changes, files: set[str], plan: SitePlan,
         target = output_file(changes.folder, plan.urls.output_path(plan.urls.file(rel)))
         if copied.get(rel) != stat or not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            aside = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            aside = changes.aside_file()
             shutil.copyfile(source, aside)
             changes.put(aside, target)
         now[rel] = stat
@@ -308,21 +313,21 @@ def _copy_files(root: Path, changes: Changes, files: set[str], plan: SitePlan,
 def _write_if_changed(changes: Changes, rel: str, content: str | bytes) -> bool:
     """Put `content` at `rel` in the site unless it is already there; whether the file changed."""
     path = output_file(changes.folder, rel)
-    aside = _aside_if_changed(path, content)
+    aside = _aside_if_changed(path, content, changes.aside)
     if aside is not None:
         changes.put(aside, path)
     return aside is not None
 
 
-def _aside_if_changed(path: Path, content: str | bytes) -> Path | None:
-    """`content` written beside `path`, ready to be renamed over it; None when `path` holds it."""
+def _aside_if_changed(path: Path, content: str | bytes, folder: Path) -> Path | None:
+    """`content` written into `folder` (beside the site), ready to be renamed over `path`; None
+    when `path` holds it already."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return None
     except OSError:
         pass  # not there yet
-    path.parent.mkdir(parents=True, exist_ok=True)
-    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    aside = aside_file(folder)
     aside.write_bytes(data)
     return aside

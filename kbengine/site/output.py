@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import json
 import os
 import posixpath
@@ -109,15 +110,23 @@ class Changes:
     undo folder beside the site keeps each file's old version and a journal, so the next build
     (or `kb serve` abandoning a rebuild) puts back what a killed build had changed."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, out: Path | None = None, *, undoable: bool = True) -> None:
+        """`folder` is where files go: `out` itself, or a fresh folder that will replace `out`
+        (then nothing needs undoing: `undoable=False`)."""
+        out = out or folder
         self.folder = folder
-        self.undo_folder = folder.parent / f".{folder.name}.undo-{os.getpid()}"
+        self.undoable = undoable
+        self.undo_folder = out.parent / f".{out.name}.undo-{os.getpid()}"
+        self.aside = self.undo_folder / "new"  # new files are finished here, then renamed in
         self._noted: set[str] = set()
+
+    def aside_file(self) -> Path:
+        return aside_file(self.aside)
 
     def _note(self, target: Path) -> None:
         """Before the first change to `target`: keep its old version (or note it was not there)."""
         rel = target.relative_to(self.folder).as_posix()
-        if rel in self._noted:
+        if rel in self._noted or not self.undoable:
             return
         self._noted.add(rel)
         had = target.is_file()
@@ -152,6 +161,13 @@ class Changes:
 
 
 _JOURNAL = "journal.jsonl"
+_ASIDE_NUMBERS = itertools.count()
+
+
+def aside_file(folder: Path) -> Path:
+    """A new file name in `folder`, unique across processes (render workers write here too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{os.getpid()}-{next(_ASIDE_NUMBERS)}"
 
 
 def undo_changes(folder: Path, undo_folder: Path) -> None:
