@@ -33,10 +33,12 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from generate import generate  # noqa: E402
 
-from kbengine.compiler import KnowledgeBase, compile_kb  # noqa: E402
-from kbengine.search.index import index_folder, open_index, plain_text  # noqa: E402
+from kbengine.compiler import compile_kb  # noqa: E402
+from kbengine.kb import KnowledgeBase  # noqa: E402
+from kbengine.search.documents import plain_text  # noqa: E402
+from kbengine.search.store import index_folder, open_index  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "officedocs-support"
+CORPUS = Path(os.environ.get("KB_CORPUS") or REPO.parent / "shared" / "corpus" / "officedocs-support")
 QUERIES = [
     "outlook crashes on startup", "outlook keeps asking for password", "cannot open attachment",
     "shared mailbox not showing", "calendar not syncing", "emails stuck in outbox",
@@ -138,6 +140,44 @@ def bench_whole_process(work: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+_FTS5_PROCESS = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+words = " OR ".join(f'"{word}"' for word in sys.argv[2:])
+for row in db.execute("SELECT key, snippet(docs, 3, '[[', ']]', ' … ', 12) FROM docs WHERE docs MATCH ? "
+                      "ORDER BY bm25(docs, 0, 4.0, 2.0, 1.0) LIMIT 10", (words,)):
+    print(*row)
+"""
+
+
+def bench_corpus_processes(kb: KnowledgeBase, work: Path, runs: int) -> tuple[float, float]:
+    """Median wall time of a whole `kb search` process on `kb` (nothing changed since the last
+    search) and of a minimal Python + SQLite FTS5 process over the same documents."""
+    query = ["outlook", "keeps", "asking", "for", "password"]
+    command = [shutil.which("kb") or "kb", "search", "--root", str(kb.root), *query]
+    subprocess.run(command, capture_output=True, check=False)  # compiles, indexes, notes the files
+    database = work / "fts5-process.sqlite"
+    if not database.exists():
+        db = sqlite3.connect(database)
+        db.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, title, summary, body, "
+                   "tokenize='porter')")
+        db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)",
+                       [(f"article:{a.id}", a.title, a.summary, plain_text(a.body))
+                        for a in kb.articles.values()])
+        db.commit()
+        db.close()
+    fts5 = [sys.executable, "-c", _FTS5_PROCESS, str(database), *query]
+    medians = []
+    for argv in (command, fts5):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=False)
+            times.append(time.perf_counter() - started)
+        medians.append(statistics.median(times))
+    return medians[0], medians[1]
+
+
 def row(name: str, engine: str, figures: dict[str, float]) -> str:
     return (f"| {name} | {engine} | {figures['docs']:,} | {figures['build_s']:.1f} s | "
             f"{figures['docs_per_s']:,.0f} | {figures['p50_ms']:.1f} ms | {figures['p95_ms']:.1f} ms |")
@@ -146,7 +186,16 @@ def row(name: str, engine: str, figures: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2,000 synthetic articles, fewer rounds")
+    parser.add_argument("--processes", action="store_true",
+                        help="only the whole-process figures on the corpus: kb search beside FTS5")
     args = parser.parse_args()
+    if args.processes:
+        with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
+            kb = compile_kb(corpus_kb(Path(folder)))
+            whole, fts5 = bench_corpus_processes(kb, Path(folder), 11)
+        print(f"Whole process on the corpus, median of 11: kb search {whole * 1000:.0f} ms, "
+              f"python + FTS5 {fts5 * 1000:.0f} ms (load average {os.getloadavg()[0]:.1f})")
+        return
     synthetic_size = 2_000 if args.quick else 10_000
     rounds = 2 if args.quick else 5
     lines = ["| KB | engine | documents | index build | docs/s | query p50 | query p95 |",

@@ -14,7 +14,8 @@ import pytest
 
 from kbengine.compiler import compile_kb
 from kbengine.search import search
-from kbengine.search.index import index_folder, open_index, plain_text, update_index
+from kbengine.search.documents import plain_text
+from kbengine.search.store import index_folder, open_index, update_index
 
 ARTICLES = {
     "articles/printing/clear-queue.md": """\

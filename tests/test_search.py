@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kbengine
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from kbengine.search import QueryError, SearchHit, search
 
 FILES = {
@@ -179,15 +180,16 @@ def test_total_is_exact_for_every_kind_of_query(kb) -> None:
 
 
 def test_word_queries_rank_exactly_as_whoosh_scores_them(kb) -> None:
-    from kbengine.search.index import _rank_query, _rank_words, _word_terms, shared_index
+    from kbengine.search.ranking import rank_query, rank_words, word_terms
+    from kbengine.search.store import shared_index
 
     index = shared_index(kb)
     searcher = index.ix.searcher()
     allowed = set(searcher.document_numbers())
     for query in ("printer", "printer queue toner", "cancelling jobs", "title:toner wachtwoord"):
         parsed = index.parse(query, index.languages, internal=True)
-        fast = _rank_words(searcher, _word_terms(parsed, searcher.schema), allowed, 10, index._norms)
-        whoosh = _rank_query(searcher, parsed, allowed, 10)
+        fast = rank_words(searcher, word_terms(parsed, searcher.schema), allowed, 10, index.norms)
+        whoosh = rank_query(searcher, parsed, allowed, 10)
         assert [number for number, _ in fast[0]] == [number for number, _ in whoosh[0]], query
         assert [round(score, 9) for _, score in fast[0]] == [round(score, 9) for _, score in whoosh[0]]
         assert fast[1] == whoosh[1]
@@ -202,7 +204,7 @@ def test_a_word_deep_in_a_long_article_is_marked_in_a_short_passage(write_kb) ->
 
 
 def test_the_process_keeps_one_open_index_per_kb_until_the_kb_changes(write_kb) -> None:
-    from kbengine.search.index import shared_index
+    from kbengine.search.store import shared_index
 
     root = write_kb(FILES)
     kb = compile_kb(root)

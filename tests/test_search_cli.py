@@ -132,3 +132,44 @@ def test_a_terminal_sees_the_index_being_updated_and_a_pipe_does_not(root) -> No
     assert "Updating the search index" in child.before
     shutil.rmtree(root / ".kb" / "index")
     assert "Updating" not in run(root, "globalprotect").output
+
+
+def test_a_second_search_with_nothing_changed_skips_the_compile(root, monkeypatch) -> None:
+    assert run(root, "globalprotect").exit_code == 0  # compiles, indexes, notes the files
+    import kbengine.cli.search as command
+
+    def no_compile(*_: object, **__: object) -> None:
+        raise AssertionError("compiled although nothing changed")
+
+    monkeypatch.setattr(command, "open_kb", no_compile)
+    result = run(root, "globalprotect", "--json")
+    assert result.exit_code == 0, result.output
+    assert [hit["id"] for hit in json.loads(result.output)["hits"]] == ["vpn"]
+
+
+def test_an_edited_article_is_found_by_its_new_words_at_once(root) -> None:
+    assert run(root, "globalprotect").exit_code == 0
+    article = root / "articles/network/vpn.md"
+    article.write_text(article.read_text("utf-8").replace("GlobalProtect", "Tunnelblick"), "utf-8")
+    result = run(root, "tunnelblick", "--json")
+    assert result.exit_code == 0, result.output
+    assert [hit["id"] for hit in json.loads(result.output)["hits"]] == ["vpn"]
+    assert run(root, "globalprotect").exit_code == 1
+
+
+def test_synonyms_hold_when_the_search_skips_the_compile(write_kb) -> None:
+    root = write_kb({**FILES, "kb.yaml": "title: Help\nsearch:\n  synonyms: [[vpn, tunnel]]\n"})
+    first = run(root, "tunnel", "--json")
+    second = run(root, "tunnel", "--json")  # nothing changed: the quick path
+    assert first.exit_code == second.exit_code == 0, first.output
+    assert json.loads(first.output)["hits"] == json.loads(second.output)["hits"]
+    assert json.loads(second.output)["hits"][0]["id"] == "vpn"
+
+
+def test_a_damaged_index_is_rebuilt_even_when_no_file_changed(root) -> None:
+    assert run(root, "globalprotect").exit_code == 0
+    for segment in (root / ".kb" / "index").glob("*.seg"):
+        segment.write_bytes(b"damaged")
+    result = run(root, "globalprotect", "--json")
+    assert result.exit_code == 0, result.output
+    assert [hit["id"] for hit in json.loads(result.output)["hits"]] == ["vpn"]

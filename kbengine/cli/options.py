@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from kbengine.compiler import KnowledgeBase, compile_kb, find_root
+from kbengine.compiler import compile_outline, find_root, load_content
+from kbengine.kb import KBOutline, KnowledgeBase
+from kbengine.services.errors import UnknownItem, similar_ids
 
 if TYPE_CHECKING:
     from kbengine.walk.store import SessionStore
@@ -56,15 +57,20 @@ def resolve_root(root: Path | None) -> Path:
 
 def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
     """Compile the KB (from cache when unchanged), with a progress bar on a terminal only."""
+    return load_content(open_outline(root, use_cache=use_cache))
+
+
+def open_outline(root: Path | None, *, use_cache: bool = True) -> KBOutline:
+    """As open_kb, without reading the articles and graph of an unchanged KB."""
     folder = resolve_root(root)
     if not sys.stderr.isatty():
-        return compile_kb(folder, use_cache=use_cache)
+        return compile_outline(folder, use_cache=use_cache)
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
         task = bar.add_task("Compiling the KB", total=None)
-        return compile_kb(folder, use_cache=use_cache,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return compile_outline(folder, use_cache=use_cache,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def open_records(root: Path | None, database: str | None) -> SessionStore:
@@ -82,7 +88,7 @@ def prepare_search(kb: KnowledgeBase) -> None:
     after a change re-indexes what changed (the whole KB the first time)."""
     if not sys.stderr.isatty():
         return
-    from kbengine.search.index import index_is_current, update_index
+    from kbengine.search.store import index_is_current, update_index
 
     if not index_is_current(kb):
         from rich.console import Console
@@ -94,10 +100,16 @@ def prepare_search(kb: KnowledgeBase) -> None:
 def close_ids(item_id: str, known: Iterable[str]) -> str:
     """' Did you mean: a, b?' for known ids that contain or resemble the one typed, else a
     pointer to search."""
-    names = sorted(known)
-    close = [k for k in names if item_id.lower() in k.lower()]
-    close = list(dict.fromkeys(close + difflib.get_close_matches(item_id, names, n=5)))[:5]
+    close = similar_ids(item_id, known)
     return f" Did you mean: {', '.join(close)}?" if close else " Try `kb search WORDS`."
+
+
+def fail_unknown(command: str, unknown: UnknownItem) -> NoReturn:
+    """Say that no article or tree has the id, with the likely ones, and exit 1."""
+    hint = (f" Did you mean: {', '.join(unknown.suggestions)}?" if unknown.suggestions
+            else " Try `kb search WORDS`.")
+    click.echo(f"kb {command}: {unknown}.{hint}", err=True)
+    raise SystemExit(1)
 
 
 def print_json(value: Any) -> None:

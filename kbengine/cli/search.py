@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from kbengine.cli.options import json_option, open_kb, prepare_search, print_json, root_option
-from kbengine.search import AUDIENCES, KINDS, QueryError, SearchResults, search
+from kbengine.cli.options import json_option, open_kb, prepare_search, print_json, resolve_root, root_option
+from kbengine.search import (
+    AUDIENCES,
+    KINDS,
+    QueryError,
+    SearchResults,
+    learned_usage,
+    record_sources,
+    search,
+    search_unchanged,
+    source_stamp,
+)
 
 
 def format_plain(results: SearchResults) -> str:
@@ -102,11 +113,17 @@ def command(query: tuple[str, ...], kind: str | None, tags: tuple[str, ...], lan
       kb search mfa --tag authenticator --json | jq '.hits[].id'
     """
     text = " ".join(query)
-    kb = open_kb(root)
-    prepare_search(kb)
+    folder = resolve_root(root)
+    stamp = source_stamp(folder)  # taken before compiling: a file changed meanwhile shows next time
+    filters: dict[str, Any] = {"kind": kind, "lang": lang, "tags": tags, "audience": audience,
+                               "limit": limit, "drafts": drafts, "usage": learned_usage(folder)}
     try:
-        results = search(kb, text, kind=kind, lang=lang, tags=tags, audience=audience,
-                         limit=limit, drafts=drafts)
+        results = search_unchanged(folder, stamp, text, **filters)
+        if results is None:  # something changed since the last search: compile, then search
+            kb = open_kb(folder)
+            prepare_search(kb)
+            results = search(kb, text, **filters)
+            record_sources(kb, stamp)
     except QueryError as error:
         raise click.UsageError(str(error)) from None
     if as_json:

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbengine.compiler import KnowledgeBase
-from kbengine.compiler import __version__ as compiler_version
+from kbengine.cache import cache_key
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Diagnostic
 from kbengine.read.sources import contained
 from kbengine.site.children import die_with_parent
@@ -91,7 +91,7 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
     check_replaceable(out)
     remembered = state_file(kb.root, out)
     previous = read_state(remembered) if (out / MARKER).is_file() and not out.is_symlink() else None
-    inputs = digest(compiler_version, kb.fingerprint, folder_stamp(template_folders(kb.root)),
+    inputs = digest(cache_key(), kb.fingerprint, folder_stamp(template_folders(kb.root)),
                     search, drafts)
     if previous is not None and _unchanged(kb, out, previous, inputs):
         return _summary(out, previous, kb, started)
@@ -155,7 +155,7 @@ def _build(kb: KnowledgeBase, changes: Changes, previous: BuildState, inputs: st
     folder = changes.folder
     plan = plan_site(kb, drafts=drafts)
     asset_urls, assets_changed = sync_assets(kb.root, changes, plan.urls.asset)
-    setting = digest(compiler_version, repr(kb.config), plan.languages, drafts, plan.urls,
+    setting = digest(cache_key(), repr(kb.config), plan.languages, drafts, plan.urls,
                      sorted(asset_urls.items()), folder_stamp(template_folders(kb.root)))
     stamps = Stamps(kb.root, plan)
     fresh = previous.setting == setting

@@ -16,7 +16,7 @@ from kbengine.read.sources import contained
 from kbengine.site.contact import ContactLinks, contact_links
 from kbengine.site.i18n import language_name, long_date, translations
 from kbengine.site.markdown import CALLOUT_KINDS, ArticleRenderer, RenderedBody
-from kbengine.site.pages import Page, SitePlan, exits, index_letter, tag_slug
+from kbengine.site.pages import Page, SitePlan, index_letter, tag_slug
 
 
 def _default_templates() -> Path:
@@ -258,7 +258,7 @@ class SiteRenderer:
         gettext = translations(lang).gettext
         facts = page.extra.get("facts", {})
         answers = []
-        for number, answer in enumerate(exits(node), start=1):
+        for number, answer in enumerate(node.exits(), start=1):
             if not answer.allowed(facts):
                 continue  # hidden by its `when` guard, as in `kb walk`
             link = plan.step_link(tree, answer.next, {**facts, **answer.set})

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbengine.compiler import CACHE_DIR
+from kbengine.kb import CACHE_DIR
 from kbengine.model import Diagnostic
 from kbengine.site.pages import Page, SitePlan
 

@@ -64,6 +64,7 @@ class Start(Event):
     agent: str = ""
     kb_root: str = ""
     kb_title: str = ""
+    query: str = ""  # the words searched before this tree was chosen: search learns from solved walks
     format: int = FORMAT
     arrival: Arrival | None = None  # the first step (after any goto at the start)
 

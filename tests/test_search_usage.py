@@ -1,0 +1,84 @@
+"""Learning from use: what answered similar queries before is lifted, within a bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kbengine.compiler import compile_kb
+from kbengine.search import learned_usage, search
+from kbengine.search.usage import LIFT_MAX, Usage, answered_queries, load_usage, query_words
+from kbengine.walk.events import Arrival, Position, Start
+from kbengine.walk.jsonl import JsonlStore
+
+FILES = {
+    "articles/vpn-home.md": "# VPN from home\n\nConnect the VPN client from home; it drops on wifi.\n",
+    "articles/vpn-office.md": "# VPN in the office\n\nThe VPN client is not needed in the office.\n",
+}
+
+
+def test_the_lift_grows_with_similar_answered_queries_and_stops_at_its_bound() -> None:
+    usage = Usage.of([("vpn keeps dropping", "article:a")] * 5 + [("printer jam", "article:b")])
+    words = query_words("vpn dropping")
+    assert usage.lift(words, "article:a") == 1 + LIFT_MAX  # many similar: the whole lift, no more
+    assert usage.lift(words, "article:b") == 1.0  # answered other queries only
+    assert usage.lift(words, "article:c") == 1.0  # never answered anything
+    once = Usage.of([("vpn keeps dropping", "article:a")])
+    assert 1.0 < once.lift(words, "article:a") < 1 + LIFT_MAX
+
+
+def test_what_answered_before_ranks_first_among_close_matches(write_kb) -> None:
+    kb = compile_kb(write_kb(FILES))
+    assert search(kb, "vpn client").hits[0].id == "vpn-office"
+    usage = Usage.of([("vpn client", "article:vpn-home")] * 3)
+    assert search(kb, "vpn client", usage=usage).hits[0].id == "vpn-home"
+
+
+def test_new_content_with_a_much_better_match_is_not_buried(write_kb) -> None:
+    kb = compile_kb(write_kb({**FILES, "articles/tunnelblick.md":
+                              "# Tunnelblick VPN client\n\nTunnelblick is the VPN client on a Mac.\n"}))
+    usage = Usage.of([("tunnelblick vpn client", "article:vpn-home")] * 10)
+    assert search(kb, "tunnelblick vpn client", usage=usage).hits[0].id == "tunnelblick"
+
+
+def walk(store: JsonlStore, tree: str, query: str, outcome: str) -> None:
+    arrival = Arrival(Position(tree, "end", "solved" if outcome == "solved" else "escalate", ""), outcome)
+    store.create(Start(at="2026-11-30T09:00:00+00:00", session=f"{tree}-{query[:3]}-{outcome}", tree=tree,
+                       query=query, arrival=arrival))
+
+
+def test_solved_walks_started_from_a_search_are_read_from_the_store(tmp_path: Path) -> None:
+    store = JsonlStore(tmp_path / "sessions")
+    walk(store, "vpn", "vpn drops", "solved")
+    walk(store, "vpn", "vpn slow", "escalated")  # not solved: answered nothing
+    walk(store, "printer", "", "solved")  # not started from a search
+    assert answered_queries(store) == [("vpn drops", "tree:vpn")]
+    cache = tmp_path / "usage.json"
+    assert load_usage(store, cache).answered == Usage.of(answered_queries(store)).answered
+    assert cache.is_file()  # the next search reads the summary, not every record
+    walk(store, "vpn", "vpn drops again", "solved")
+    assert len(load_usage(store, cache).answered["tree:vpn"]) == 2  # a new session is seen
+
+
+def test_kb_search_learns_from_the_kbs_session_folder(write_kb, tmp_path: Path, monkeypatch) -> None:
+    tree = "title: VPN {}\nstart: end\nnodes:\n  end: {{solved: ok}}\n"
+    root = write_kb({"trees/home.yaml": tree.format("from home"),
+                     "trees/office.yaml": tree.format("in the office")})
+    monkeypatch.setenv("KB_SESSIONS", str(tmp_path / "sessions"))
+    assert learned_usage(root) is None  # no sessions yet
+    store = JsonlStore(tmp_path / "sessions")
+    for _ in range(3):
+        walk(store, "office", "vpn", "solved")
+    usage = learned_usage(root)
+    assert usage is not None and usage.lift(query_words("vpn"), "tree:office") == 1 + LIFT_MAX
+
+
+def test_the_quick_check_for_sessions_looks_where_the_store_keeps_them(tmp_path: Path, monkeypatch) -> None:
+    from kbengine.model import Config
+    from kbengine.search import _default_sessions_folder
+    from kbengine.walk.store import store_url
+
+    for name in ("KB_DATABASE_URL", "KB_SESSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    root = tmp_path / "IT Help Desk"
+    assert _default_sessions_folder(root) == Path(store_url(root, Config()))
