@@ -165,3 +165,12 @@ def test_what_a_killed_in_place_build_changed_is_put_back_by_the_next_build(kb_r
     remove_leftovers(site)
     assert files_of(site) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_a_site_another_kb_built_in_between_is_built_again_whole(kb_root: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build_site(compile_kb(kb_root), site, search=False)
+    other = copy_bundled(tmp_path / "other")
+    EDITS["a title"](other)
+    build_site(compile_kb(other), site, search=False)  # the same folder, from another KB
+    assert_equals_cold(kb_root, site, tmp_path)

@@ -40,6 +40,7 @@ from kbengine.site.state import (
     forget_state,
     page_identity,
     read_state,
+    site_id,
     state_file,
     write_state,
 )
@@ -90,7 +91,9 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
     out = out.absolute()
     check_replaceable(out)
     remembered = state_file(kb.root, out)
-    previous = read_state(remembered) if (out / MARKER).is_file() and not out.is_symlink() else None
+    previous = read_state(remembered) if not out.is_symlink() else None
+    if previous is not None and (previous.site is None or previous.site != site_id(out / MARKER)):
+        previous = None  # not the site this state describes
     inputs = digest(cache_key(), kb.fingerprint, folder_stamp(template_folders(kb.root)),
                     search, drafts)
     if previous is not None and _unchanged(kb, out, previous, inputs):
@@ -102,6 +105,7 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
                 state = _build(kb, fresh, BuildState(), inputs, report, search, drafts)
             finally:
                 fresh.keep()
+        state.site = site_id(out / MARKER)
         write_state(remembered, state)
         return _summary(out, state, kb, started)
     remove_leftovers(out)
@@ -114,6 +118,7 @@ def build_site(kb: KnowledgeBase, out: Path, *, progress: Progress | None = None
         write_state(remembered, previous)  # the site is as it was
         raise
     changes.keep()
+    state.site = previous.site
     write_state(remembered, state)
     return _summary(out, state, kb, started)
 

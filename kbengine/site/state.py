@@ -59,6 +59,17 @@ class BuildState:
     languages: list[str] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
+    site: tuple[int, int] | None = None  # which site folder: its marker file's inode and time
+
+
+def site_id(marker: Path) -> tuple[int, int] | None:
+    """The marker of a site folder is written once, when the folder is made: another site put in
+    its place (built from another KB, or copied back) has another one."""
+    try:
+        info = marker.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 def page_identity(page: Page) -> str:
