@@ -1,6 +1,6 @@
 """How fast the help site builds and how much a reader downloads, beside MkDocs.
 
-    python benchmarks/bench_site.py [--runs 3] [--corpus-runs 3] [--no-corpus]
+    python benchmarks/bench_site.py [--runs 3] [--corpus-runs 3] [--no-corpus] [--mkdocs PATH]
 
 Builds the bundled KB and the shared corpus (copied into a temporary KB as articles/) with
 `kb build` (everything: pages, assets, sitemap, Pagefind index) and with `mkdocs build`
@@ -47,19 +47,35 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def compare(name: str, root: Path, work: Path, runs: int) -> dict[str, object]:
-    """Median seconds of `kb build` and `mkdocs build` on the same articles, run alternately."""
+def _edit(root: Path, run: int) -> None:
+    """Change one article's body, a different line each run (as a writer saving a file)."""
+    article = sorted((root / "articles").rglob("*.md"))[run * 7 % 50]
+    with article.open("a", encoding="utf-8") as handle:
+        handle.write(f"\nEdited for run {run}.\n")
+
+
+def compare(name: str, root: Path, work: Path, runs: int, mkdocs: str) -> dict[str, object]:
+    """Median seconds, run alternately as whole commands on the same articles: a cold `kb build`
+    (no site yet), a no-op `kb build`, `kb build` after one article changed, and `mkdocs build`
+    followed by Pagefind on MkDocs' site (MkDocs' own search index is left as it is)."""
     compile_kb(root)  # both tools then start from the files; kb's parse cache is warm, as in use
     (work / "mkdocs.yml").write_text(MKDOCS_YML.format(name=name, docs=root / "articles", out=work / "mk"))
-    kb_times, mk_times = [], []
-    for _ in range(runs):
-        kb_times.append(timed(["kb", "build", "--root", str(root)], root))
-        mk_times.append(timed(["mkdocs", "build", "-q", "-f", str(work / "mkdocs.yml")], work))
-    summary = json.loads(subprocess.run(["kb", "build", "--root", str(root), "--json"], check=True,
-                                        capture_output=True, text=True).stdout)
+    pagefind = [sys.executable, "-m", "pagefind", "--site", str(work / "mk"), "--silent"]
+    kb = [str(Path(sys.executable).parent / "kb"), "build", "--root", str(root)]
+    times: dict[str, list[float]] = {"cold": [], "no-op": [], "one edit": [], "mkdocs": []}
+    for run in range(runs):
+        shutil.rmtree(root / "site", ignore_errors=True)
+        times["cold"].append(timed(kb, root))
+        times["no-op"].append(timed(kb, root))
+        _edit(root, run)
+        times["one edit"].append(timed(kb, root))
+        times["mkdocs"].append(timed([mkdocs, "build", "-q", "-f", str(work / "mkdocs.yml")], work)
+                               + timed(pagefind, work))
+    summary = json.loads(subprocess.run([*kb, "--json"], check=True, capture_output=True,
+                                        text=True).stdout)
+    medians = {how: statistics.median(values) for how, values in times.items()}
     return {"name": name, "articles": len(list((root / "articles").rglob("*.md"))),
-            "kb_pages": summary["pages"], "kb_seconds": statistics.median(kb_times),
-            "mkdocs_seconds": statistics.median(mk_times), "kb_runs": kb_times, "mkdocs_runs": mk_times}
+            "kb_pages": summary["pages"], "medians": medians, "runs": times}
 
 
 def page_weight(site: Path, article: str) -> dict[str, int]:
@@ -106,28 +122,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs on the bundled KB")
     parser.add_argument("--corpus-runs", type=int, default=3, help="runs on the corpus")
     parser.add_argument("--no-corpus", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="officedocs-support folder")
+    parser.add_argument("--mkdocs", default="mkdocs",
+                        help="the mkdocs command (mkdocs-material installed beside it)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         bundled = copy_bundled(work / "bundled")
-        rows = [compare("bundled KB", bundled, work, options.runs)]
+        rows = [compare("bundled KB", bundled, work, options.runs, options.mkdocs)]
         weight = page_weight(bundled / "site", "connect-vpn")
         searches = {"bundled KB": search_bytes(bundled / "site", "en/articles/connect-vpn/", "printer")}
-        if not options.no_corpus and CORPUS.is_dir():
+        if not options.no_corpus and options.corpus.is_dir():
             corpus = work / "corpus"
             corpus.mkdir()
-            shutil.copytree(CORPUS, corpus / "articles")
+            shutil.copytree(options.corpus, corpus / "articles")
             (corpus / "kb.yaml").write_text("title: Office support\nlanguages: [en]\n")
-            rows.append(compare("corpus", corpus, work, options.corpus_runs))
+            rows.append(compare("corpus", corpus, work, options.corpus_runs, options.mkdocs))
             first = sorted((corpus / "site" / "en" / "articles").iterdir())[0].name
             searches["corpus"] = search_bytes(corpus / "site", f"en/articles/{first}/", "outlook")
     print(json.dumps({"builds": rows, "article_page": weight, "search": searches}, indent=2))
     print()
-    print("| KB | articles | kb build | mkdocs build | kb pages |")
-    print("|---|---|---|---|---|")
+    print("| KB | articles | kb pages | cold kb build | no-op | one article edited | "
+          "mkdocs-material + Pagefind | cold / MkDocs | edit / cold |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['name']} | {row['articles']} | {row['kb_seconds']:.2f} s | "
-              f"{row['mkdocs_seconds']:.2f} s | {row['kb_pages']} |")
+        m = row["medians"]
+        assert isinstance(m, dict)
+        print(f"| {row['name']} | {row['articles']} | {row['kb_pages']} | {m['cold']:.2f} s | "
+              f"{m['no-op']:.2f} s | {m['one edit']:.2f} s | {m['mkdocs']:.2f} s | "
+              f"{m['cold'] / m['mkdocs']:.2f} | {m['one edit'] / m['cold']:.2f} |")
     print(f"\nArticle page with CSS and JS: {weight['raw'] / 1024:.1f} KiB "
           f"({weight['gzip'] / 1024:.1f} KiB gzipped)")
     for name, fetched in searches.items():

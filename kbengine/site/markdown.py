@@ -273,6 +273,7 @@ class ArticleRenderer:
         self.root = root
         self.resolver = resolver
         self.labels = labels  # callout titles in the page's language
+        self.included: set[str] = set()  # files DocFX includes read (the site's build state asks)
         md = MarkdownIt("commonmark", {"html": True, "maxNesting": _PARSER_NESTING})
         md.use(gfm_plugin).use(admon_plugin).use(deflist_plugin)
         md.options["alerts"] = False  # GitHub's and DocFX's alerts are read below, in any case
@@ -467,6 +468,7 @@ class ArticleRenderer:
         path = relative_target(source, target)
         if depth >= _INCLUDE_DEPTH or not path.lower().endswith(".md"):
             return ""
+        self.included.add(path)
         file = contained(self.root, path)
         if file is None or target.startswith("/"):
             return ""  # outside the KB: never read (kb check says so, KB509)

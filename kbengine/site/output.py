@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
+import json
 import os
 import posixpath
 import shutil
@@ -42,11 +44,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_leftovers(out: Path) -> None:
-    """Delete temporary folders of builds whose process is gone."""
-    for prefix in (f".{out.name}.building-", f".{out.name}.old-"):
+    """Undo what killed in-place builds changed; delete temporary folders of builds whose process
+    is gone."""
+    for prefix in (f".{out.name}.undo-", f".{out.name}.building-", f".{out.name}.old-",
+                   f".{out.name}.pagefind-"):
         for folder in out.parent.glob(prefix + "*"):
             pid = folder.name.rsplit("-", 1)[-1]
             if pid.isdigit() and (int(pid) == os.getpid() or not _pid_alive(int(pid))):
+                if prefix.endswith(".undo-") and out.is_dir():
+                    undo_changes(out, folder)  # a killed in-place build: its changes go
                 shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -96,3 +102,91 @@ def atomic_output(out: Path) -> Iterator[Path]:
         os.replace(out, old)
     os.replace(building, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+class Changes:
+    """Files put into or removed from a built site in place, each in one step, that can all be
+    undone until `keep()`: a build that fails part-way leaves the previous site as it was. The
+    undo folder beside the site keeps each file's old version and a journal, so the next build
+    (or `kb serve` abandoning a rebuild) puts back what a killed build had changed."""
+
+    def __init__(self, folder: Path, out: Path | None = None, *, undoable: bool = True) -> None:
+        """`folder` is where files go: `out` itself, or a fresh folder that will replace `out`
+        (then nothing needs undoing: `undoable=False`)."""
+        out = out or folder
+        self.folder = folder
+        self.undoable = undoable
+        self.undo_folder = out.parent / f".{out.name}.undo-{os.getpid()}"
+        self.aside = self.undo_folder / "new"  # new files are finished here, then renamed in
+        self._noted: set[str] = set()
+
+    def aside_file(self) -> Path:
+        return aside_file(self.aside)
+
+    def _note(self, target: Path) -> None:
+        """Before the first change to `target`: keep its old version (or note it was not there)."""
+        rel = target.relative_to(self.folder).as_posix()
+        if rel in self._noted or not self.undoable:
+            return
+        self._noted.add(rel)
+        had = target.is_file()
+        if had:
+            saved = self.undo_folder / "files" / rel
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(target, saved)  # the old version stays reachable after the rename over it
+            except OSError:
+                shutil.copy2(target, saved)
+        self.undo_folder.mkdir(exist_ok=True)
+        with (self.undo_folder / _JOURNAL).open("a", encoding="utf-8") as journal:
+            journal.write(json.dumps([had, rel]) + "\n")
+
+    def put(self, source: Path, target: Path) -> None:
+        """Move `source` (a finished file) to `target`, replacing what was there."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._note(target)
+        os.replace(source, target)
+
+    def remove(self, target: Path) -> None:
+        self._note(target)
+        target.unlink(missing_ok=True)
+
+    def undo(self) -> None:
+        undo_changes(self.folder, self.undo_folder)
+        self._noted.clear()
+
+    def keep(self) -> None:
+        self._noted.clear()
+        shutil.rmtree(self.undo_folder, ignore_errors=True)
+
+
+_JOURNAL = "journal.jsonl"
+_ASIDE_NUMBERS = itertools.count()
+
+
+def aside_file(folder: Path) -> Path:
+    """A new file name in `folder`, unique across processes (render workers write here too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{os.getpid()}-{next(_ASIDE_NUMBERS)}"
+
+
+def undo_changes(folder: Path, undo_folder: Path) -> None:
+    """Put back every file an unfinished in-place build changed, newest change first."""
+    try:
+        lines = (undo_folder / _JOURNAL).read_text("utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in reversed(lines):
+        try:
+            had, rel = json.loads(line)
+            target = output_file(folder, rel)
+        except (ValueError, TypeError, OutputError):
+            continue  # a line cut short by a kill: its change was never made
+        if had:
+            saved = undo_folder / "files" / rel
+            if saved.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(saved, target)
+        else:
+            target.unlink(missing_ok=True)
+    shutil.rmtree(undo_folder, ignore_errors=True)

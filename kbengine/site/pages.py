@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 from kbengine.check.guards import Facts
 from kbengine.graph import article_key, tree_key
 from kbengine.kb import KnowledgeBase
+from kbengine.links import LinkResolver
 from kbengine.model import Article, Category, Node, Tree, goto_entry
 from kbengine.read.slugs import slugify
 from kbengine.site.states import TreeStates, plan_states
@@ -134,14 +135,29 @@ class SitePlan:
     trees: dict[str, Tree]  # public only
     states: TreeStates = field(default_factory=TreeStates)
     pages: list[Page] = field(default_factory=list)
+    # while a page renders: the keys of what it reads (see site/state.py); None when not recording
+    touched: set[str] | None = field(default=None, repr=False)
+    _lists: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+
+    def touch(self, key: str) -> None:
+        if self.touched is not None:
+            self.touched.add(key)
+
+    def _once(self, lang: str, name: str, make: Any) -> Any:
+        """Lists are worked out once per language: planning and rendering ask for them per tag."""
+        if (lang, name) not in self._lists:
+            self._lists[lang, name] = make()
+        return self._lists[lang, name]
 
     # --- what the site shows ------------------------------------------------------------------
 
     def articles_in(self, lang: str) -> list[Article]:
-        return sorted((a for a in self.articles.values() if a.lang == lang), key=_title_key)
+        return self._once(lang, "articles", lambda: sorted(
+            (a for a in self.articles.values() if a.lang == lang), key=_title_key))  # type: ignore[no-any-return]
 
     def trees_in(self, lang: str) -> list[Tree]:
-        return sorted((t for t in self.trees.values() if t.lang == lang), key=_title_key)
+        return self._once(lang, "trees", lambda: sorted(
+            (t for t in self.trees.values() if t.lang == lang), key=_title_key))  # type: ignore[no-any-return]
 
     def categories_in(self, lang: str) -> list[Category]:
         """Categories with public content in `lang`: kb.yaml order first, then unlisted ones."""
@@ -153,6 +169,9 @@ class SitePlan:
 
     def tags_in(self, lang: str) -> dict[str, list[Article | Tree]]:
         """{tag slug: items}; the first spelling of a tag names it."""
+        return self._once(lang, "tags", lambda: self._tags(lang))  # type: ignore[no-any-return]
+
+    def _tags(self, lang: str) -> dict[str, list[Article | Tree]]:
         found: dict[str, list[Article | Tree]] = {}
         items: list[Article | Tree] = [*self.articles_in(lang), *self.trees_in(lang)]
         for item in items:
@@ -161,17 +180,36 @@ class SitePlan:
         return dict(sorted(found.items()))
 
     def tag_name(self, slug: str, lang: str) -> str:
-        for item in [*self.articles_in(lang), *self.trees_in(lang)]:
-            for tag in item.tags:
-                if tag_slug(tag) == slug:
-                    return tag
-        return slug
+        def names() -> dict[str, str]:
+            first: dict[str, str] = {}
+            for item in [*self.articles_in(lang), *self.trees_in(lang)]:
+                for tag in item.tags:
+                    first.setdefault(tag_slug(tag), tag)
+            return first
+        return self._once(lang, "tag names", names).get(slug, slug)  # type: ignore[no-any-return]
+
+    def listing(self, lang: str, name: str) -> list[Article | Tree]:
+        """The items a list page shows: `all` (A-Z, home), `tag:<slug>`, `category:<id>`."""
+        items: list[Article | Tree] = [*self.articles_in(lang), *self.trees_in(lang)]
+        kind, _, which = name.partition(":")
+        if kind == "tag":
+            return self.tags_in(lang).get(which, [])
+        if kind == "category":
+            return [item for item in items if item.category == which]
+        return items
+
+    def article_at(self, path: str) -> str | None:
+        """The id of the article in the file at `path` (letter case aside), for Markdown links."""
+        links = self._once("", "links", lambda: LinkResolver(self.articles, self.trees, []))
+        return links.article_at(path)  # type: ignore[no-any-return]
 
     def article_url(self, article_id: str) -> str | None:
+        self.touch(f"article:{article_id}")
         article = self.articles.get(article_id)
         return self.urls.article(article.lang, article.id) if article else None
 
     def tree_url(self, tree_id: str) -> str | None:
+        self.touch("trees")
         tree = self.trees.get(tree_id)
         if tree is None:
             return None
@@ -182,6 +220,7 @@ class SitePlan:
                   depth: int = 0) -> StepLink | None:
         """Where a link to `node_id` reached with `facts` goes: its page for those facts, the end
         of a goto chain (facts carry on, as in `kb walk`), or None (no such node)."""
+        self.touch("trees")
         node = tree.nodes.get(node_id)
         if node is None or tree.id not in self.trees or depth > _GOTO_LIMIT:
             return None
@@ -197,6 +236,7 @@ class SitePlan:
 
     def translations(self, key: str) -> dict[str, str]:
         """{lang: id} of the public versions of an article or tree (graph key `article:<id>`)."""
+        self.touch(f"translations:{key}")
         pool: dict[str, Any] = self.articles if key.startswith("article:") else self.trees
         found = {}
         for lang, other in self.kb.graph.translations(key).items():

@@ -11,8 +11,6 @@ from typing import Any
 import jinja2
 
 import kbengine
-from kbengine.graph import article_key
-from kbengine.links import LinkResolver
 from kbengine.model import Article, Diagnostic, Node, Tree
 from kbengine.read.sources import contained
 from kbengine.site.contact import ContactLinks, contact_links
@@ -66,24 +64,26 @@ class Answer:
 
 
 class _Resolver:
-    """Link targets in Markdown, as the public site knows them."""
+    """Link targets in Markdown, as the public site knows them; each lookup is noted as read."""
 
     def __init__(self, plan: SitePlan) -> None:
         self.plan = plan
-        self.links = LinkResolver(plan.articles, plan.trees, [a.path for a in plan.articles.values()])
 
     def wiki(self, target: str) -> tuple[str, str] | None:
+        self.plan.touch(f"article:{target}")
         if target in self.plan.articles:
             return self.plan.article_url(target) or "", self.plan.articles[target].title
         url = self.plan.tree_url(target)
         return (url, self.plan.trees[target].title) if url else None
 
     def page(self, path: str) -> str | None:
-        found = self.links.article_at(path)
+        self.plan.touch(f"path:{path}")
+        found = self.plan.article_at(path)
         return self.plan.article_url(found) if found else None
 
     def file(self, path: str) -> str | None:
         inside = path.startswith(("articles/", "trees/")) and ".." not in path.split("/")
+        self.plan.touch(f"file:{path}")
         found = contained(self.plan.kb.root, path) if inside else None
         if found is None or not found.is_file():
             return None  # missing, or a link out of the KB (KB107): never published
@@ -136,8 +136,12 @@ class SiteRenderer:
             gettext = translations(lang).gettext
             labels = {kind: gettext(CALLOUT_TITLES[kind]) for kind in CALLOUT_KINDS}
             self._markdown[lang] = ArticleRenderer(self.plan.kb.root, self._resolver, labels)
-        rendered = self._markdown[lang].render(body, source, article.headings if article else None,
-                                               article.body_line if article else 1)
+        markdown = self._markdown[lang]
+        rendered = markdown.render(body, source, article.headings if article else None,
+                                   article.body_line if article else 1)
+        for path in markdown.included:
+            self.plan.touch(f"include:{path}")
+        markdown.included.clear()
         self.files |= rendered.files
         self.diagnostics.extend(rendered.diagnostics)
         return rendered
@@ -197,6 +201,7 @@ class SiteRenderer:
 
     def _home(self, page: Page) -> dict[str, Any]:
         lang = page.lang
+        self.plan.touch(f"list:{lang}:all")
         cards = []
         for category in self.plan.categories_in(lang):
             count = sum(1 for a in self.plan.articles_in(lang) if a.category == category.id)
@@ -206,16 +211,19 @@ class SiteRenderer:
 
     def _category(self, page: Page) -> dict[str, Any]:
         category, lang = page.subject, page.lang
+        self.plan.touch(f"list:{lang}:category:{category.id}")
         return {"description": category.description_in(lang),
                 "articles": self.entries([a for a in self.plan.articles_in(lang)
                                           if a.category == category.id]),
                 "trees": self.entries([t for t in self.plan.trees_in(lang) if t.category == category.id])}
 
     def _tag(self, page: Page) -> dict[str, Any]:
+        self.plan.touch(f"list:{page.lang}:tag:{page.subject}")
         items = self.plan.tags_in(page.lang).get(page.subject, [])
         return {"entries": [self.entry(item) for item in items]}
 
     def _a_z(self, page: Page) -> dict[str, Any]:
+        self.plan.touch(f"list:{page.lang}:all")
         groups: dict[str, list[Entry]] = {}
         items: list[Article | Tree] = [*self.plan.articles_in(page.lang), *self.plan.trees_in(page.lang)]
         for entry in sorted(self.entries(items), key=lambda e: e.title.casefold()):
@@ -225,11 +233,12 @@ class SiteRenderer:
     def _article(self, page: Page) -> dict[str, Any]:
         article: Article = page.subject
         plan, lang = self.plan, page.lang
+        for key in (f"article:{article.id}", f"related:{article.id}", f"used-in:{article.id}"):
+            plan.touch(key)
         body = self.markdown(article.body, article.path, lang, article)
         category = plan.kb.config.categories.get(article.category)
         related = [plan.articles[i] for i in plan.kb.graph.related(article.id) if i in plan.articles]
         used_in = [plan.trees[i] for i in plan.kb.graph.used_in_trees(article.id) if i in plan.trees]
-        translations_ = plan.translations(article_key(article.id))
         return {
             "article": article,
             "body": body.html,
@@ -240,13 +249,14 @@ class SiteRenderer:
             "used_in": self.entries([t for t in used_in if t.lang == lang]),
             "tags": [{"name": tag, "url": plan.urls.tag(lang, tag_slug(tag))}
                      for tag in dict.fromkeys(article.tags)],
-            "translated": len(translations_) > 1,
+            "translated": len(page.alternates) > 1,  # the planned language versions, itself included
         }
 
     def _step(self, page: Page) -> dict[str, Any]:
         tree: Tree = page.subject
         node: Node = page.node  # type: ignore[assignment]
         plan, lang = self.plan, page.lang
+        plan.touch("trees")
         gettext = translations(lang).gettext
         facts = page.extra.get("facts", {})
         answers = []
@@ -260,6 +270,8 @@ class SiteRenderer:
                 continue
             url = plan.urls.handoff(lang, tree, node.id, number) if link.handoff else link.url
             answers.append(Answer(answer.label, url, link.handoff, shown))
+        if node.article:
+            plan.touch(f"article:{node.article}")
         article_id = node.article if node.article in plan.articles else None
         text = self.markdown(node.text, tree.path, lang).html if node.text else ""
         path = [self._step_line(node, page.extra["answer"])] if page.kind == "handoff" else []
