@@ -62,7 +62,9 @@ def sign_in(tab: Tab, console: Console) -> None:
     page = tab.page
     page.goto(console.url)
     page.wait_for_url("**/agent/sign-in**")
-    page.keyboard.type(console.token)  # the token field has the focus
+    # the token field takes the focus by itself; on a busy machine that can come after "load"
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'token'")
+    page.keyboard.type(console.token)
     page.keyboard.press("Enter")
     page.wait_for_url(console.url)
 
