@@ -15,7 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbengine import __version__ as _release
+from kbengine.layout import CACHE_DIR as CACHE_DIR  # re-exported: many modules import them from here
+from kbengine.layout import CONFIG_FILE as CONFIG_FILE
+from kbengine.layout import code_version as __version__
+from kbengine.layout import find_root as find_root
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
@@ -23,23 +26,11 @@ from kbengine.read.sources import contained, content_hash, load_article, load_co
 if TYPE_CHECKING:  # the graph (networkx) and the checks load only when a compile runs
     from kbengine.graph import KBGraph
 
-CONFIG_FILE = "kb.yaml"
-CACHE_DIR = ".kb"
 _CACHE_FILE = "compiled.pickle"  # file stats, fingerprint, the KB without articles and graph
 _CONTENT_FILE = "content-{fingerprint}.pickle"  # articles and graph of that compile
 _PARSED_FILE = "parsed.pickle"  # parse results by content hash, read only when something changed
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
-
-
-def _code_version() -> str:
-    """The release plus the newest module time, so a changed kbengine never reads an old cache."""
-    package = Path(__file__).parent
-    newest = max(p.stat().st_mtime_ns for p in [*package.rglob("*.py"), *package.glob("schemas/*.json")])
-    return f"{_release}-{newest}"
-
-
-__version__ = _code_version()
 
 
 @dataclass
@@ -86,18 +77,6 @@ class KnowledgeBase:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "warning"]
-
-
-def find_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` holding kb.yaml (or else articles/ or trees/)."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    for folder in (start, *start.parents):
-        if (folder / "articles").is_dir() or (folder / "trees").is_dir():
-            return folder
-    return None
 
 
 def discover(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kbengine.compiler import KnowledgeBase, compile_kb, find_root
+from kbengine.layout import find_root
 
 if TYPE_CHECKING:
+    from kbengine.compiler import KnowledgeBase
     from kbengine.walk.store import SessionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,6 +57,8 @@ def resolve_root(root: Path | None) -> Path:
 
 def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
     """Compile the KB (from cache when unchanged), with a progress bar on a terminal only."""
+    from kbengine.compiler import compile_kb  # only when a command compiles: `kb search` often does not
+
     folder = resolve_root(root)
     if not sys.stderr.isatty():
         return compile_kb(folder, use_cache=use_cache)

@@ -101,7 +101,7 @@ def learned_usage(root: Path) -> Usage | None:
     None when there are no sessions to learn from."""
     import os
 
-    from kbengine.compiler import CACHE_DIR, CONFIG_FILE
+    from kbengine.layout import CACHE_DIR, CONFIG_FILE
 
     try:  # reading (and validating) kb.yaml costs more than a search: only when it names a store
         named = "sessions:" in (root / CONFIG_FILE).read_text("utf-8", errors="replace")
