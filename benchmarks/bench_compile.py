@@ -34,14 +34,15 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from kbengine.compiler import compile_kb
-from kbengine.cli.check import format_text
-kb = compile_kb(Path(sys.argv[1]))
-report = format_text(kb.diagnostics, len(kb.files))
+from kbengine.compiler import compile_outline
+from kbengine.cli.output import format_text
+from kbengine.services.check import check_report
+report = check_report(compile_outline(Path(sys.argv[1])))
+text = format_text(report.diagnostics, report.files)
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "articles": len(kb.articles), "trees": len(kb.trees), "errors": len(kb.errors),
-                  "warnings": len(kb.warnings)}))
+                  "articles": report.articles, "trees": report.trees, "errors": report.errors,
+                  "warnings": report.warnings}))
 """
 
 

@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from generate import generate  # noqa: E402
 
-from kbengine.compiler import KnowledgeBase, compile_kb  # noqa: E402
+from kbengine.compiler import compile_kb  # noqa: E402
+from kbengine.kb import KnowledgeBase  # noqa: E402
 from kbengine.search.documents import plain_text  # noqa: E402
 from kbengine.search.store import index_folder, open_index  # noqa: E402
 

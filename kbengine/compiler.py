@@ -1,24 +1,23 @@
-"""Compile a KB: find its files, load them (reusing the cache in .kb/), build the graph.
+"""Compile a KB: find its files, load them (reusing the cache in .kb/), build the graph, check.
 
-The cache is keyed by content hashes: an unchanged file is never parsed twice, and an
-unchanged KB is one small pickle load (articles and the graph follow on first use, so
-`kb walk` on a large KB does not pay for every article body). Deleting .kb/ is always safe.
+An unchanged file is never parsed twice (cache.py); an unchanged KB is one small pickle load.
+`compile_kb` gives every article and the graph; `compile_outline` gives what `kb check` and
+`kb walk` need, and `load_content` adds the articles to an outline when a command asks for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbengine.layout import CACHE_DIR as CACHE_DIR  # re-exported: many modules import them from here
-from kbengine.layout import CONFIG_FILE as CONFIG_FILE
-from kbengine.layout import code_version as __version__
-from kbengine.layout import find_root as find_root
+from kbengine.cache import CompileCache, cache_key
+from kbengine.check.registry import diagnostic
+from kbengine.kb import CONFIG_FILE, KBOutline, KnowledgeBase
+from kbengine.layout import find_root as find_root  # re-exported: where it always was
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
@@ -26,160 +25,84 @@ from kbengine.read.sources import contained, content_hash, load_article, load_co
 if TYPE_CHECKING:  # the graph (networkx) and the checks load only when a compile runs
     from kbengine.graph import KBGraph
 
-_CACHE_FILE = "compiled.pickle"  # file stats, fingerprint, the KB without articles and graph
-_CONTENT_FILE = "content-{fingerprint}.pickle"  # articles and graph of that compile
-_PARSED_FILE = "parsed.pickle"  # parse results by content hash, read only when something changed
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class KnowledgeBase:
-    """A compiled KB: every article and tree, the graph, and what the checks found."""
-
-    root: Path
-    config: Config
-    trees: dict[str, Tree]
-    diagnostics: list[Diagnostic]
-    files: list[str] = field(default_factory=list)
-    fingerprint: str = ""
-    # None when loaded from the cache: read from content.pickle on first use.
-    _articles: dict[str, Article] | None = field(default=None, repr=False)
-    _graph: KBGraph | None = field(default=None, repr=False)
-
-    @property
-    def articles(self) -> dict[str, Article]:
-        if self._articles is None:
-            self._load_content()
-        assert self._articles is not None
-        return self._articles
-
-    @property
-    def graph(self) -> KBGraph:
-        if self._graph is None:
-            self._load_content()
-        assert self._graph is not None
-        return self._graph
-
-    def _load_content(self) -> None:
-        path = self.root / CACHE_DIR / _CONTENT_FILE.format(fingerprint=self.fingerprint)
-        content = _read_pickle(path)
-        if not isinstance(content, dict) or content.get("fingerprint") != self.fingerprint:
-            # damaged or long replaced by newer compiles: compile again, and cache that
-            fresh = _compile(self.root, use_cache=True, progress=None, allow_warm=False)
-            content = {"articles": fresh._articles, "graph": fresh._graph}
-        self._articles, self._graph = content["articles"], content["graph"]
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "warning"]
+Loader = Callable[[str, bytes], tuple[Any, list[Diagnostic]]]  # a file's parse and its diagnostics
 
 
 def discover(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:
     """(article files, tree files, every other file, files that lead outside the KB) under articles/
     and trees/, sorted; a symlink out of the KB is listed last and never read."""
-    articles: list[str] = []
-    trees: list[str] = []
-    others: list[str] = []
-    outside: list[str] = []
+    found: dict[str, list[str]] = {"article": [], "tree": [], "other": [], "outside": []}
     if os.path.islink(root / CONFIG_FILE) and contained(root, CONFIG_FILE) is None:
-        outside.append(CONFIG_FILE)
+        found["outside"].append(CONFIG_FILE)
     for top in ("articles", "trees"):
         base = root / top
         if base.is_dir() and contained(root, top) is None:
-            outside.append(top)
+            found["outside"].append(top)
             continue
         for folder, dirs, names in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             rel_folder = Path(folder).relative_to(root).as_posix()
-            snippets = bool(_SNIPPET_FOLDERS & set(rel_folder.split("/")))
             for name in sorted(names):
-                if name.startswith("."):
-                    continue
                 rel = f"{rel_folder}/{name}"
-                lower = name.lower()
-                if os.path.islink(os.path.join(folder, name)) and contained(root, rel) is None:
-                    outside.append(rel)
-                elif top == "articles" and lower.endswith((".md", ".markdown")) and not snippets:
-                    articles.append(rel)
-                elif top == "trees" and lower.endswith((".yaml", ".yml")):
-                    trees.append(rel)
-                else:
-                    others.append(rel)
-    return articles, trees, others, outside
+                kind = classify(rel)
+                if kind and os.path.islink(os.path.join(folder, name)) and contained(root, rel) is None:
+                    kind = "outside"
+                if kind:
+                    found[kind].append(rel)
+    return found["article"], found["tree"], found["other"], found["outside"]
 
 
 def outside_diagnostics(outside: list[str]) -> list[Diagnostic]:
     """KB107 for each file or folder that is a link to outside the KB."""
-    return [Diagnostic(rel, 1, 1, "KB107", "error",
+    return [diagnostic("KB107", rel, 1, 1,
                        "this is a link to a file outside the KB; kb does not read or publish it",
                        "copy the file into the KB instead of linking to it") for rel in outside]
 
 
-def _read_pickle(path: Path) -> Any:
-    try:
-        with path.open("rb") as handle:
-            return pickle.load(handle)
-    except Exception:  # a missing or damaged cache file is rebuilt, never fatal
+def classify(rel: str) -> str | None:
+    """What a KB-relative file is: "article", "tree", "other" (an image, a snippet), or None
+    (hidden, or outside articles/ and trees/)."""
+    parts = rel.split("/")
+    top, folders, lower = parts[0], parts[1:-1], parts[-1].lower()
+    if len(parts) < 2 or top not in ("articles", "trees") or any(p.startswith(".") for p in parts[1:]):
         return None
-
-
-def _write_pickle(path: Path, value: Any) -> None:
-    """Write aside and swap in, so a reader never sees half a file."""
-    aside = path.with_suffix(f".{os.getpid()}.tmp")
-    with aside.open("wb") as handle:
-        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(aside, path)
-
-
-class _Cache:
-    """The pickles in .kb/: file stats and the last compile, its content, parse results."""
-
-    def __init__(self, root: Path) -> None:
-        self.folder = root / CACHE_DIR
-        self.state: dict[str, Any] = {"version": __version__, "stats": {}}
-        state = _read_pickle(self.folder / _CACHE_FILE)
-        if isinstance(state, dict) and state.get("version") == __version__:
-            self.state = state
-
-    def parsed(self) -> dict[str, Any]:
-        parsed = _read_pickle(self.folder / _PARSED_FILE)
-        ok = isinstance(parsed, dict) and parsed.get("version") == __version__
-        return parsed["parsed"] if ok else {}
-
-    def save(self, stats: dict[str, Any], parsed: dict[str, Any], kb: KnowledgeBase) -> None:
-        try:
-            self.folder.mkdir(exist_ok=True)
-            _write_pickle(self.folder / _PARSED_FILE, {"version": __version__, "parsed": parsed})
-            content = self.folder / _CONTENT_FILE.format(fingerprint=kb.fingerprint)
-            _write_pickle(content, {"fingerprint": kb.fingerprint,
-                                    "articles": kb.articles, "graph": kb.graph})
-            # keep the previous compile's content too, for a process still holding that KB
-            older = sorted(self.folder.glob(_CONTENT_FILE.format(fingerprint="*")),
-                           key=lambda p: p.stat().st_mtime_ns, reverse=True)
-            for stale in older[2:]:
-                stale.unlink(missing_ok=True)
-            # written last: it names the fingerprint that content.pickle must carry
-            _write_pickle(self.folder / _CACHE_FILE, {
-                "version": __version__, "stats": stats, "fingerprint": kb.fingerprint,
-                "kb": replace(kb, _articles=None, _graph=None)})
-        except OSError:
-            pass  # a read-only KB still compiles; it is just not cached
+    if top == "articles" and lower.endswith((".md", ".markdown")) and not _SNIPPET_FOLDERS & set(folders):
+        return "article"
+    if top == "trees" and lower.endswith((".yaml", ".yml")):
+        return "tree"
+    return "other"
 
 
 def compile_kb(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> KnowledgeBase:
-    """Load and check everything under `root`; never raises on bad content."""
-    return _compile(root, use_cache, progress, allow_warm=True)
+    """Load and check everything under `root`, articles and graph included; never raises on
+    bad content."""
+    return load_content(_compile(root.resolve(), use_cache, progress, warm=True))
 
 
-def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm: bool) -> KnowledgeBase:
-    root = root.resolve()
-    cache = _Cache(root) if use_cache else None
-    stats: dict[str, tuple[int, int, str]] = cache.state["stats"] if cache else {}
+def compile_outline(root: Path, *, use_cache: bool = True, progress: Progress | None = None) -> KBOutline:
+    """As compile_kb, but an unchanged KB is read without its articles and graph."""
+    return _compile(root.resolve(), use_cache, progress, warm=True)
+
+
+def load_content(kb: KBOutline) -> KnowledgeBase:
+    """The outline with its articles and graph, read from .kb/ (compiled again if gone)."""
+    if isinstance(kb, KnowledgeBase):
+        return kb
+    content = CompileCache(kb.root).content(kb.fingerprint)
+    if content is None:  # damaged, or replaced by newer compiles since
+        fresh = _compile(kb.root, True, None, warm=False)
+        assert isinstance(fresh, KnowledgeBase)
+        return fresh
+    articles, graph = content
+    return KnowledgeBase(kb.root, kb.config, kb.trees, kb.diagnostics, kb.files, kb.fingerprint,
+                         kb.article_ids, articles, graph)
+
+
+def _compile(root: Path, use_cache: bool, progress: Progress | None, warm: bool) -> KBOutline:
+    cache = CompileCache(root) if use_cache else None
+    stats: dict[str, tuple[int, int, str]] = cache.stats if cache else {}
     article_files, tree_files, other_files, outside = discover(root)
     config_file = (root / CONFIG_FILE).is_file() and CONFIG_FILE not in outside
     sources = ([CONFIG_FILE] if config_file else []) + article_files + tree_files
@@ -198,19 +121,19 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
                 hashes[rel] = content_hash(fresh[rel])
             new_stats[rel] = (info.st_mtime_ns, info.st_size, hashes[rel])
         except OSError as error:
-            diagnostics.append(Diagnostic(rel, 1, 1, "KB106", "error",
+            diagnostics.append(diagnostic("KB106", rel, 1, 1,
                                           f"the file cannot be read: {error.strerror}", ""))
     fingerprint = hashlib.blake2b(
-        repr((__version__, sorted(hashes.items()), other_files)).encode(), digest_size=16).hexdigest()
-    if allow_warm and cache and cache.state.get("fingerprint") == fingerprint and not diagnostics:
-        kb: KnowledgeBase = cache.state["kb"]
-        kb.root = root
-        return kb
+        repr((cache_key(), sorted(hashes.items()), other_files)).encode(), digest_size=16).hexdigest()
+    outline = cache.outline(fingerprint) if warm and cache and not diagnostics else None
+    if outline is not None:
+        outline.root = root
+        return outline
 
     parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = cache.parsed() if cache else {}
     new_parsed: dict[str, tuple[str, Any, list[Diagnostic]]] = {}
 
-    def load(rel: str, loader: Callable[[str, bytes], tuple[Any, list[Diagnostic]]], salt: str = "") -> Any:
+    def load(rel: str, loader: Loader, salt: str) -> Any:
         # `salt` holds the settings a parse depends on: a new default language re-reads every file
         key = f"{hashes[rel]}{salt}"
         entry = parsed.get(rel)
@@ -223,43 +146,67 @@ def _compile(root: Path, use_cache: bool, progress: Progress | None, allow_warm:
         diagnostics.extend(entry[2])
         return entry[1]
 
-    config = Config()
-    if CONFIG_FILE in hashes:
-        config = load(CONFIG_FILE, load_config)
+    kb = _parse_and_check(root, load, [f for f in article_files if f in hashes],
+                          [f for f in tree_files if f in hashes], CONFIG_FILE in hashes, diagnostics,
+                          article_files + tree_files + other_files, fingerprint, progress)
+    if cache:
+        cache.save(new_stats, new_parsed, kb)
+    return kb
+
+
+def _parse_and_check(root: Path, load: Callable[[str, Loader, str], Any], article_files: list[str],
+                     tree_files: list[str], has_config: bool, diagnostics: list[Diagnostic],
+                     files: list[str], fingerprint: str, progress: Progress | None) -> KnowledgeBase:
+    """Parse every file with `load` (which may answer from a cache), then graph and check."""
+    config = load(CONFIG_FILE, load_config, "") if has_config else Config()
     lang = config.default_language
     total = len(article_files) + len(tree_files)
     articles: list[Article] = []
     for done, rel in enumerate(article_files, start=1):
-        if rel in hashes:
-            article = load(rel, lambda r, d: load_article(r, d, lang), salt=lang)
-            if article is not None:
-                articles.append(article)
+        article = load(rel, lambda r, d: load_article(r, d, lang), lang)
+        if article is not None:
+            articles.append(article)
         if progress and (done % 50 == 0 or done == total):
             progress(done, total)
-    trees: list[Tree] = []
-    for rel in tree_files:
-        if rel in hashes:
-            tree = load(rel, lambda r, d: load_tree(r, d, lang), salt=lang)
-            if tree is not None:
-                trees.append(tree)
+    trees = [tree for rel in tree_files
+             if (tree := load(rel, lambda r, d: load_tree(r, d, lang), lang)) is not None]
     if progress:
         progress(total, total)
-
     articles_by_id = _assign_article_ids(articles, diagnostics)
     trees_by_id = _unique_tree_ids(trees, diagnostics)
-    from kbengine.check.examples import check_examples
-    from kbengine.graph import build_graph
-
-    compiled = build_graph(config, articles_by_id, trees_by_id, {*article_files, *other_files})
-    diagnostics.extend(compiled.diagnostics)
-    diagnostics.extend(check_examples(trees_by_id))
+    others = {f for f in files if classify(f) == "other"}
+    graph, found = graph_and_check(config, articles_by_id, trees_by_id, {*article_files, *others})
+    diagnostics.extend(found)
     diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
-    kb = KnowledgeBase(root, config, trees_by_id, diagnostics,
-                       article_files + tree_files + other_files, fingerprint,
-                       articles_by_id, compiled.graph)
-    if cache:
-        cache.save(new_stats, new_parsed, kb)
-    return kb
+    return KnowledgeBase(root, config, trees_by_id, diagnostics, files, fingerprint,
+                         list(articles_by_id), articles_by_id, graph)
+
+
+def compile_snapshot(root: Path, files: Mapping[str, bytes]) -> KnowledgeBase:
+    """Compile a KB given as {KB-relative path: bytes}, e.g. read from a git revision; no cache."""
+    names = sorted(files)
+    diagnostics: list[Diagnostic] = []
+
+    def load(rel: str, loader: Loader, salt: str) -> Any:
+        value, problems = loader(rel, files[rel])
+        diagnostics.extend(problems)
+        return value
+
+    return _parse_and_check(root, load, [f for f in names if classify(f) == "article"],
+                            [f for f in names if classify(f) == "tree"], CONFIG_FILE in files,
+                            diagnostics, [f for f in names if classify(f)], "", None)
+
+
+def graph_and_check(config: Config, articles: dict[str, Article], trees: dict[str, Tree],
+                    files: Collection[str]) -> tuple[KBGraph, list[Diagnostic]]:
+    """The graph of loaded articles and trees, and what every rule over the whole KB finds."""
+    from kbengine.check.rules import check_kb
+    from kbengine.graph import build_graph
+    from kbengine.links import LinkResolver
+
+    links = LinkResolver(articles, trees, files)
+    graph = build_graph(config, articles, trees, links)
+    return graph, check_kb(config, articles, trees, graph, links)
 
 
 def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) -> dict[str, Article]:
@@ -279,10 +226,9 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
             result[article_id] = first
             for other in rest:
                 line, col = other.where("id") if other.explicit_id else (1, 1)
-                diagnostics.append(Diagnostic(
-                    other.path, line, col, "KB301", "error",
-                    f"id '{article_id}' is already used by {first.path}",
-                    "give each article its own id"))
+                diagnostics.append(diagnostic("KB301", other.path, line, col,
+                                              f"id '{article_id}' is already used by {first.path}",
+                                              "give each article its own id"))
             continue
         renamed += [(parsed, article_id, group) for parsed in group]
     for parsed, article_id, group in renamed:  # after every unchanged id is taken
@@ -295,8 +241,8 @@ def _assign_article_ids(articles: list[Article], diagnostics: list[Diagnostic]) 
         # once the collision is gone
         result[new_id] = replace(parsed, id=new_id)
         others = ", ".join(a.path for a in group if a is not parsed)
-        diagnostics.append(Diagnostic(
-            parsed.path, 1, 1, "KB302", "warning",
+        diagnostics.append(diagnostic(
+            "KB302", parsed.path, 1, 1,
             f"file name gives the id '{article_id}', as does {others}; using '{new_id}'",
             "set an explicit id: in the front matter, or rename one of the files"))
     return result
@@ -312,7 +258,7 @@ def _unique_tree_ids(trees: list[Tree], diagnostics: list[Diagnostic]) -> dict[s
     for tree in trees:
         if tree.id in result:
             line, col = tree.where("id")
-            diagnostics.append(Diagnostic(tree.path, line, col, "KB301", "error",
+            diagnostics.append(diagnostic("KB301", tree.path, line, col,
                                           f"tree id '{tree.id}' is already used by "
                                           f"{result[tree.id].path}", "give each tree its own id"))
             continue

@@ -1,24 +1,24 @@
-"""Where a KB keeps its files, and kbengine's code version: what a command needs before it
-decides whether to compile (kept apart from the compiler so `kb search` does not load it)."""
+"""Where a KB keeps its files, and the key of the code that wrote a cache: what a command needs
+before it decides whether to compile (kept apart from the compiler and the model, so that
+`kb search` on an unchanged KB loads neither)."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-from kbengine import __version__ as _release
+from kbengine import __version__ as release
 
 CONFIG_FILE = "kb.yaml"
-CACHE_DIR = ".kb"
+CACHE_DIR = ".kb"  # the build cache; always safe to delete
 
 
-def _code_version() -> str:
+@cache
+def cache_key() -> str:
     """The release plus the newest module time, so a changed kbengine never reads an old cache."""
     package = Path(__file__).parent
     newest = max(p.stat().st_mtime_ns for p in [*package.rglob("*.py"), *package.glob("schemas/*.json")])
-    return f"{_release}-{newest}"
-
-
-code_version = _code_version()
+    return f"{release}-{newest}"
 
 
 def find_root(start: Path) -> Path | None:

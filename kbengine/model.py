@@ -9,8 +9,6 @@ from typing import Any, Literal
 Severity = Literal["error", "warning"]
 NodeKind = Literal["ask", "do", "solved", "escalate", "goto"]
 LinkKind = Literal["page", "wiki", "image", "include"]
-NODE_KINDS: tuple[NodeKind, ...] = ("ask", "do", "solved", "escalate", "goto")
-END_KINDS = frozenset({"solved", "escalate"})
 
 
 def _where(locations: dict[tuple[Any, ...], tuple[int, int]], path: tuple[Any, ...]) -> tuple[int, int]:
@@ -160,10 +158,6 @@ class Node:
     col: int = 0
 
     @property
-    def is_end(self) -> bool:
-        return self.kind in END_KINDS
-
-    @property
     def goto_tree(self) -> str | None:
         return self.goto.split("#", 1)[0] if self.goto else None
 
@@ -173,13 +167,17 @@ class Node:
             return self.goto.split("#", 1)[1]
         return None
 
+    def exits(self) -> list[Answer]:
+        """Every way on within the tree: a question's answers, or an action's next step (no label)."""
+        if self.kind == "ask":
+            return self.answers
+        if self.kind == "do" and self.next:
+            return [Answer("", self.next)]
+        return []
+
     def targets(self) -> list[str]:
         """Node ids in the same tree that this node leads to."""
-        if self.kind == "ask":
-            return [a.next for a in self.answers]
-        if self.kind == "do" and self.next:
-            return [self.next]
-        return []
+        return [answer.next for answer in self.exits()]
 
 
 @dataclass(slots=True)
@@ -205,6 +203,12 @@ class Tree(Content):
     examples: list[TreeExample] = field(default_factory=list)
     # ids of nodes written in the file but not loaded (reported already): no follow-on errors
     unreadable: list[str] = field(default_factory=list)
+
+
+def goto_entry(node: Node, trees: Mapping[str, Tree]) -> tuple[str, str] | None:
+    """The (tree, node) a goto step enters, when that tree exists (its start unless `tree#node`)."""
+    target = trees.get(node.goto_tree or "") if node.kind == "goto" else None
+    return (target.id, node.goto_node or target.start) if target else None
 
 
 @dataclass(slots=True)
@@ -253,6 +257,7 @@ class Config:
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     sessions: str | None = None
     sessions_retention: str | None = None
+    coverage: dict[str, float] = field(default_factory=dict)  # least % per measure, e.g. {"ends": 100}
     extra: dict[str, Any] = field(default_factory=dict)
 
     def title_in(self, lang: str) -> str:

@@ -83,6 +83,7 @@ class Draft:
     audience: str = "public"
     tags: list[str] = field(default_factory=list)
     translation_of: str | None = None
+    schema: str = ""  # where editors find the JSON Schema, relative to the new file
 
 
 def clean_title(title: str) -> str:
@@ -131,8 +132,9 @@ def tree_text(draft: Draft) -> str:
     words = {key: yaml_text(text) for key, text in _FLOW[_language(draft.lang)].items()}
     category = f"category: {yaml_text(draft.category)}\n" if draft.category else ""
     translation = f"translation_of: {draft.translation_of}\n" if draft.translation_of else ""
+    editor = f"# yaml-language-server: $schema={draft.schema}\n" if draft.schema else ""
     return f"""\
-# A troubleshooting tree: every field is explained in docs/formats.md ("Trees").
+{editor}# A troubleshooting tree: every field is explained in docs/formats.md ("Trees").
 # Try it with `kb walk`; `kb check` tells you about any mistake at its line.
 title: {yaml_text(draft.title)}
 summary: ""  # TODO: one sentence for lists and search results

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 
 # The `kb` that `pip install -e .` put beside this Python, whatever the shell's PATH holds
 # (pyenv shims only learn of new scripts after a rehash).

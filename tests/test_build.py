@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from kbengine import cache
 from kbengine import compiler as build
-from kbengine.compiler import CACHE_DIR, compile_kb, discover, find_root
+from kbengine.compiler import compile_kb, compile_outline, discover, find_root, load_content
+from kbengine.kb import CACHE_DIR, KnowledgeBase
 from tests.conftest import WriteKB
 
 FILES = {
@@ -128,29 +130,31 @@ def test_corrupt_cache_is_ignored_and_replaced(write_kb: WriteKB, parses: Counte
     assert parses == Counter()
 
 
-def test_articles_and_graph_wait_in_the_cache_until_first_use(write_kb: WriteKB) -> None:
+def test_a_warm_outline_leaves_articles_and_graph_in_the_cache_until_asked(write_kb: WriteKB) -> None:
     root = write_kb(FILES)
     first = compile_kb(root)
-    warm = compile_kb(root)
-    assert warm._articles is None and warm._graph is None
-    assert sorted(warm.articles) == sorted(first.articles)
-    assert warm.graph.graph.number_of_nodes() == first.graph.graph.number_of_nodes()
+    warm = compile_outline(root)
+    assert not isinstance(warm, KnowledgeBase) and sorted(warm.article_ids) == sorted(first.articles)
+    full = load_content(warm)
+    assert sorted(full.articles) == sorted(first.articles)
+    assert full.graph.graph.number_of_nodes() == first.graph.graph.number_of_nodes()
 
 
 def test_content_of_another_compile_is_not_mixed_in(write_kb: WriteKB) -> None:
     root = write_kb(FILES)
     compile_kb(root)
-    warm = compile_kb(root)
+    warm = compile_outline(root)
     (root / "articles" / "printing" / "late.md").write_text("# Written meanwhile\n", "utf-8")
-    compile_kb(root)  # another process recompiles: content.pickle now holds 'late'
-    assert "late" not in warm.articles
+    compile_kb(root)  # another process recompiles: the cache now holds 'late'
+    assert "late" not in load_content(warm).articles
 
 
 def test_cache_from_another_version_is_ignored(write_kb: WriteKB, parses: Counter[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_kb(FILES)
     compile_kb(root)
-    monkeypatch.setattr(build, "__version__", "another-version")
+    for module in (build, cache):
+        monkeypatch.setattr(module, "cache_key", lambda: "another-version")
     parses.clear()
     compile_kb(root)
     assert set(parses) == {"kb.yaml", *FILES}

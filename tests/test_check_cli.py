@@ -43,8 +43,7 @@ EXPECTED = [
     ("trees/goto-cycle-one.yaml", 7, 3, "error", "KB412"),
     ("trees/goto-cycle-two.yaml", 7, 3, "error", "KB412"),
     ("trees/goto-missing-tree.yaml", 8, 11, "error", "KB405"),
-    ("trees/loop-no-exit.yaml", 7, 3, "error", "KB407"),
-    ("trees/loop-no-exit.yaml", 10, 3, "error", "KB407"),
+    ("trees/loop-no-exit.yaml", 7, 3, "error", "KB407"),  # once for the whole loop
     ("trees/missing-start.yaml", 1, 1, "error", "KB201"),
     ("trees/public-step-internal-article.yaml", 6, 14, "warning", "KB414"),
     ("trees/question-without-answers.yaml", 4, 3, "error", "KB408"),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from tests.conftest import CORPUS_SLICE, require_corpus
 
 pytestmark = pytest.mark.slow

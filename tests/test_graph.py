@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from tests.conftest import WriteKB
 
 SOLVED_TREE = "title: {title}\nstart: a\nnodes:\n  a:\n    solved: Done\n"
@@ -211,7 +212,27 @@ def test_unreachable_node_is_a_warning_and_a_loop_with_no_exit_an_error(write_kb
             solved: Never shown
         """})
     assert [(d.line, d.code, d.severity) for d in kb.diagnostics] == [
-        (7, "KB407", "error"), (10, "KB407", "error"), (15, "KB406", "warning")]
+        (7, "KB407", "error"), (15, "KB406", "warning")]
+
+
+def test_a_loop_with_no_exit_is_reported_once_naming_its_steps(write_kb: WriteKB) -> None:
+    kb = compile_files(write_kb, {"trees/t.yaml": """
+        title: T
+        start: a
+        nodes:
+          a:
+            ask: Restarted?
+            answers: {Yes: done, No: b}
+          b:
+            ask: Tried again?
+            answers: {Yes: c, No: d}
+          c: {do: Restart again, next: d}
+          d: {do: Wait a minute, next: b}
+          done: {solved: Fine}
+        """})
+    [loop] = [d for d in kb.diagnostics if d.code == "KB407"]
+    assert (loop.line, loop.message) == (
+        7, "no solved or escalate end can be reached from the loop b, c, d")
 
 
 def test_goto_cycle_between_trees_is_an_error_even_with_exits(write_kb: WriteKB) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from kbengine.cli import cli
-from kbengine.cli.graph import mermaid_text
+from kbengine.cli.output import mermaid_text
 from tests.conftest import WriteKB
 
 FILES = {

@@ -9,7 +9,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from kbengine.site import ContentErrors, OutputError, build_site
 from tests.conftest import MINIMAL_CONFIG, WriteKB
 

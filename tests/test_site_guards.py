@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Answer, Node, Tree
 from kbengine.site import build_site
 from kbengine.site.states import facts_slug, plan_states

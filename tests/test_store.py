@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from kbengine.cli import cli
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from kbengine.walk.events import Answer, Arrival, Note, Position, Start
 from kbengine.walk.jsonl import JsonlStore
 from kbengine.walk.recording import collect_walks, resume_walk, run_scripted, start_walk

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kbengine.graph import build_graph
+from kbengine.compiler import graph_and_check
 from kbengine.model import Answer, CollectField, Config, Escalation, Node, Tree
 from kbengine.read.sources import load_tree
 from kbengine.walk import events as events_module
@@ -467,8 +467,8 @@ def can_reach_an_end(walk: Walk, seen: set[tuple[str, str, int]]) -> bool:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 def test_property_every_walk_of_a_tree_that_passes_kb_check_can_reach_an_end(
         trees: dict[str, Tree], actions: list[tuple[str, int]]) -> None:
-    compiled = build_graph(Config(), {}, trees, [])
-    assume(not [d for d in compiled.diagnostics if d.severity == "error"])
+    _, diagnostics = graph_and_check(Config(), {}, trees, [])
+    assume(not [d for d in diagnostics if d.severity == "error"])
     walk = start(trees)
     for action in actions:
         attempt(walk, action)

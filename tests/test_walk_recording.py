@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from kbengine.walk.engine import WalkError
 from kbengine.walk.recording import (
     open_sessions,

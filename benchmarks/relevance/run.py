@@ -44,7 +44,8 @@ sys.path.insert(0, str(HERE))
 
 from import_libreoffice import import_help, unpack_package  # noqa: E402
 
-from kbengine.compiler import KnowledgeBase, compile_kb  # noqa: E402
+from kbengine.compiler import compile_kb  # noqa: E402
+from kbengine.kb import KnowledgeBase  # noqa: E402
 from kbengine.search import search  # noqa: E402
 from kbengine.search.documents import plain_text  # noqa: E402
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kbengine.check.registry import diagnostic
 from kbengine.model import Diagnostic, Tree, TreeExample
 from kbengine.walk.engine import Walk, WalkError, drive, quoted
 
@@ -19,10 +20,9 @@ def check_examples(trees: Mapping[str, Tree]) -> list[Diagnostic]:
         for number, example in enumerate(tree.examples, start=1):
             problem = _run(trees, tree, example)
             if problem:
-                diagnostics.append(Diagnostic(
-                    tree.path, example.line, example.col, "KB418", "error",
-                    f"example {number}: {problem}",
-                    "fix the tree, or the example if the tree changed on purpose"))
+                diagnostics.append(diagnostic("KB418", tree.path, example.line, example.col,
+                                              f"example {number}: {problem}",
+                                              "fix the tree, or the example if the tree changed on purpose"))
     return diagnostics
 
 

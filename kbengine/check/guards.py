@@ -7,7 +7,8 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from kbengine.model import Diagnostic, Node, Tree
+from kbengine.check.registry import diagnostic
+from kbengine.model import Diagnostic, Node, Tree, goto_entry
 
 # Trees are small; this bounds the facts-by-node search on pathological content.
 MAX_STATES = 5000
@@ -52,20 +53,10 @@ def reachable_states(tree: Tree, entries: Iterable[tuple[str, Facts]] | None = N
         reach(node_id, facts)
     while queue and len(seen) < MAX_STATES:
         node_id, facts = queue.popleft()
-        node = tree.nodes[node_id]
-        if node.kind == "ask":
-            for answer in node.answers:
-                if answer.allowed(facts):
-                    reach(answer.next, {**facts, **answer.set})
-        elif node.kind == "do" and node.next:
-            reach(node.next, facts)
+        for answer in tree.nodes[node_id].exits():
+            if answer.allowed(facts):
+                reach(answer.next, {**facts, **answer.set})
     return states
-
-
-def goto_entry(node: Node, trees: Mapping[str, Tree]) -> tuple[str, str] | None:
-    """The (tree, node) a goto step enters, when that tree exists."""
-    target = trees.get(node.goto_tree or "") if node.kind == "goto" else None
-    return (target.id, node.goto_node or target.start) if target else None
 
 
 def states_across_trees(trees: Mapping[str, Tree], *, enter: Callable[[Node], bool] | None = None,
@@ -99,7 +90,7 @@ def states_across_trees(trees: Mapping[str, Tree], *, enter: Callable[[Node], bo
     return found
 
 
-def check_guards(trees: dict[str, Tree]) -> list[Diagnostic]:
+def check_guards(trees: Mapping[str, Tree]) -> list[Diagnostic]:
     """KB416: a question that shows no answer on some path; KB417: a guard on a fact never set."""
     diagnostics: list[Diagnostic] = []
     facts_set = {name for tree in trees.values() for node in tree.nodes.values()
@@ -109,8 +100,8 @@ def check_guards(trees: dict[str, Tree]) -> list[Diagnostic]:
             for answer in node.answers:
                 for name in answer.when:
                     if name not in facts_set:
-                        diagnostics.append(Diagnostic(
-                            tree.path, answer.line, answer.col, "KB417", "warning",
+                        diagnostics.append(diagnostic(
+                            "KB417", tree.path, answer.line, answer.col,
                             f"answer '{answer.label}' is shown only when '{name}' is set, "
                             "but no answer sets it", f"add set: {{{name}: ...}} to an earlier answer"))
     for tree_id, reached_by_node in states_across_trees(trees).items():
@@ -127,8 +118,7 @@ def _dead_ends(tree: Tree, reached_by_node: dict[str, list[Facts]]) -> list[Diag
         facts = next((f for f in reached if not any(a.allowed(f) for a in node.answers)), None)
         if facts is not None:
             held = ", ".join(f"{k}={v}" for k, v in sorted(facts.items())) or "no facts set"
-            diagnostics.append(Diagnostic(
-                tree.path, node.line, node.col, "KB416", "error",
-                f"question '{node_id}' shows no answer when reached with {held}",
-                "give one answer no when:, or make the guards cover every case"))
+            diagnostics.append(diagnostic("KB416", tree.path, node.line, node.col,
+                                          f"question '{node_id}' shows no answer when reached with {held}",
+                                          "give one answer no when:, or make the guards cover every case"))
     return diagnostics

@@ -22,6 +22,7 @@ COMMANDS = {
     "build": "build",
     "serve": "serve",
     "graph": "graph",
+    "diff": "diff",
     "new": "new",
     "report": "report",
     "server": "server",

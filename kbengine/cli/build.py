@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from kbengine.cli.check import format_text
 from kbengine.cli.options import json_option, open_kb, print_json, root_option
-from kbengine.compiler import KnowledgeBase
+from kbengine.cli.output import format_text
+from kbengine.kb import KnowledgeBase
 from kbengine.site import ContentErrors, OutputError, SearchIndexError, SiteSummary, build_site
 from kbengine.site.builder import Progress
 

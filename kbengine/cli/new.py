@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kbengine.cli.options import json_option, open_kb, print_json, root_option
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.scaffold import SKELETONS
 from kbengine.services import new as service
 from kbengine.services.new import Created, NewError, NewUsageError

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from kbengine.layout import find_root
 
-if TYPE_CHECKING:
-    from kbengine.compiler import KnowledgeBase
+if TYPE_CHECKING:  # `kb search` on an unchanged KB loads neither the compiler nor the model
+    from kbengine.kb import KBOutline, KnowledgeBase
+    from kbengine.services.errors import UnknownItem
     from kbengine.walk.store import SessionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,17 +57,24 @@ def resolve_root(root: Path | None) -> Path:
 
 def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
     """Compile the KB (from cache when unchanged), with a progress bar on a terminal only."""
-    from kbengine.compiler import compile_kb  # only when a command compiles: `kb search` often does not
+    from kbengine.compiler import load_content
+
+    return load_content(open_outline(root, use_cache=use_cache))
+
+
+def open_outline(root: Path | None, *, use_cache: bool = True) -> KBOutline:
+    """As open_kb, without reading the articles and graph of an unchanged KB."""
+    from kbengine.compiler import compile_outline
 
     folder = resolve_root(root)
     if not sys.stderr.isatty():
-        return compile_kb(folder, use_cache=use_cache)
+        return compile_outline(folder, use_cache=use_cache)
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
         task = bar.add_task("Compiling the KB", total=None)
-        return compile_kb(folder, use_cache=use_cache,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return compile_outline(folder, use_cache=use_cache,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def open_records(root: Path | None, database: str | None) -> SessionStore:
@@ -97,10 +104,18 @@ def prepare_search(kb: KnowledgeBase) -> None:
 def close_ids(item_id: str, known: Iterable[str]) -> str:
     """' Did you mean: a, b?' for known ids that contain or resemble the one typed, else a
     pointer to search."""
-    names = sorted(known)
-    close = [k for k in names if item_id.lower() in k.lower()]
-    close = list(dict.fromkeys(close + difflib.get_close_matches(item_id, names, n=5)))[:5]
+    from kbengine.services.errors import similar_ids
+
+    close = similar_ids(item_id, known)
     return f" Did you mean: {', '.join(close)}?" if close else " Try `kb search WORDS`."
+
+
+def fail_unknown(command: str, unknown: UnknownItem) -> NoReturn:
+    """Say that no article or tree has the id, with the likely ones, and exit 1."""
+    hint = (f" Did you mean: {', '.join(unknown.suggestions)}?" if unknown.suggestions
+            else " Try `kb search WORDS`.")
+    click.echo(f"kb {command}: {unknown}.{hint}", err=True)
+    raise SystemExit(1)
 
 
 def print_json(value: Any) -> None:

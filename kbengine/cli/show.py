@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
-from kbengine.cli.options import close_ids, json_option, open_kb, print_json, root_option
-from kbengine.compiler import KnowledgeBase
-from kbengine.graph import article_key, tree_key
+from kbengine.cli.options import fail_unknown, json_option, open_kb, print_json, root_option
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Tree
-
-
-def article_record(kb: KnowledgeBase, article: Article) -> dict[str, Any]:
-    """An article as JSON-ready data, with its place in the graph."""
-    record = {key: value for key, value in asdict(article).items() if key != "locations"}
-    record["kind"] = "article"
-    record["backlinks"] = kb.graph.backlinks(article.id)
-    record["used_in_trees"] = kb.graph.used_in_trees(article.id)
-    record["related_articles"] = kb.graph.related(article.id)
-    record["translations"] = _translations(kb, article_key(article.id))
-    return record
-
-
-def tree_record(kb: KnowledgeBase, tree: Tree) -> dict[str, Any]:
-    record = {key: value for key, value in asdict(tree).items() if key != "locations"}
-    record["kind"] = "tree"
-    record["translations"] = _translations(kb, tree_key(tree.id))
-    return record
-
-
-def _translations(kb: KnowledgeBase, key: str) -> dict[str, str]:
-    return {lang: other.split(":", 1)[1] for lang, other in kb.graph.translations(key).items()
-            if other != key}
+from kbengine.services.errors import UnknownItem
+from kbengine.services.show import find_item, item_record
 
 
 def _print_article(kb: KnowledgeBase, article: Article) -> None:
@@ -99,15 +75,13 @@ def command(item_id: str, root: Path | None, as_json: bool) -> None:
       kb show printer-not-printing --json
     """
     kb = open_kb(root)
-    article = kb.articles.get(item_id)
-    tree = kb.trees.get(item_id)
-    if article is None and tree is None:
-        hint = close_ids(item_id, [*kb.articles, *kb.trees])
-        click.echo(f"kb show: no article or tree has the id '{item_id}'.{hint}", err=True)
-        raise SystemExit(1)
+    try:
+        item = find_item(kb, item_id)
+    except UnknownItem as unknown:
+        fail_unknown("show", unknown)
     if as_json:
-        print_json(article_record(kb, article) if article else tree_record(kb, tree))  # type: ignore[arg-type]
-    elif article is not None:
-        _print_article(kb, article)
+        print_json(item_record(kb, item))
+    elif isinstance(item, Article):
+        _print_article(kb, item)
     else:
-        _print_tree(tree)  # type: ignore[arg-type]
+        _print_tree(item)

@@ -16,7 +16,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline, KnowledgeBase
 from kbengine.walk.engine import Walk, WalkError
 
 _PANEL_TITLES = {"ask": "Question", "do": "Action", "solved": "Solved", "escalate": "Escalation",
@@ -53,7 +54,7 @@ class Keyboard:
 class Terminal:
     """Draws the walk and turns key presses into engine actions."""
 
-    def __init__(self, kb: KnowledgeBase, console: Console, keyboard: Keyboard, hits: Hits,
+    def __init__(self, kb: KBOutline, console: Console, keyboard: Keyboard, hits: Hits,
                  handover_text: Callable[[], str]) -> None:
         self.kb = kb
         self.handover_text = handover_text  # the hand-over Markdown, read back from the record
@@ -61,6 +62,13 @@ class Terminal:
         self.keyboard = keyboard
         self.hits = hits
         self.message = ""  # shown once above the next step (an error, a saved note)
+        self.full: KnowledgeBase | None = None  # articles and graph, read when first opened
+
+    def content(self) -> KnowledgeBase:
+        """The KB with its articles: a walk reads them only when the agent opens one."""
+        if self.full is None:
+            self.full = load_content(self.kb)
+        return self.full
 
     def line(self, prompt: str) -> str:
         """A line of text typed by the agent; empty on Ctrl-D."""
@@ -193,7 +201,7 @@ class Terminal:
                 self.console.print(f"[yellow]{error}. Please try again.[/]")
 
     def show_article(self, article_id: str | None) -> None:
-        article = self.kb.articles.get(article_id or "")
+        article = self.content().articles.get(article_id or "")
         if article is None:
             self.message = ("This step links no article." if not article_id
                             else f"The article '{article_id}' does not exist.")
@@ -207,7 +215,7 @@ class Terminal:
         text = self.line("Search articles:")
         if not text.strip():
             return
-        hits = [h for h in self.hits(text, "article") if h.id in self.kb.articles][:9]
+        hits = [h for h in self.hits(text, "article") if h.id in self.kb.article_ids][:9]
         if not hits:
             self.message = f"Nothing found for '{text}'."
             return

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from kbengine.cli.options import database_option, open_kb, prepare_search, print_json, root_option
-from kbengine.compiler import KnowledgeBase
+from kbengine.cli.options import database_option, open_outline, prepare_search, print_json, root_option
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline, KnowledgeBase
 from kbengine.walk.engine import WalkError, quoted
 from kbengine.walk.recording import RecordedWalk, open_sessions, resume_walk, run_scripted, start_walk
 from kbengine.walk.store import SessionError, SessionStore
@@ -43,13 +44,17 @@ def _parse_inputs(values: tuple[str, ...]) -> dict[str, str]:
     return inputs
 
 
-def _search_hits(kb: KnowledgeBase) -> Any:
+def _search_hits(kb: KBOutline) -> Any:
+    loaded: list[KnowledgeBase] = []  # searching needs the articles, which a walk alone never reads
+
     def hits(text: str, kind: str) -> list[Any]:
         from kbengine.search import QueryError, search
 
-        prepare_search(kb)
+        if not loaded:
+            loaded.append(load_content(kb))
+        prepare_search(loaded[0])
         try:
-            return list(search(kb, text, kind=kind, limit=5).hits)
+            return list(search(loaded[0], text, kind=kind, limit=5).hits)
         except QueryError:
             return []  # a query the index cannot run finds nothing; the agent tries other words
 
@@ -118,7 +123,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
     if scripted and not tree and not resume_id:
         raise click.UsageError("name the tree to walk (kb walk TREE), or run kb walk in a terminal "
                                "to choose one; kb check --json lists the trees")
-    kb = open_kb(root)
+    kb = open_outline(root)
     try:
         store = open_sessions(kb, database)
         try:
@@ -140,7 +145,7 @@ def _fail(message: str, as_json: bool, choices: list[str]) -> None:
     raise SystemExit(1)
 
 
-def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+def _begin(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
            ticket: str | None) -> RecordedWalk:
     if resume_id:
         return resume_walk(kb, store, resume_id, ticket)
@@ -148,7 +153,7 @@ def _begin(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: 
     return start_walk(kb, store, tree, ticket)
 
 
-def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+def _scripted(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
               ticket: str | None, answers: list[str], inputs: dict[str, str], as_json: bool) -> None:
     recorded = _begin(kb, store, tree, resume_id, ticket)
     try:
@@ -167,7 +172,7 @@ def _scripted(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_i
     raise SystemExit(1 if "error" in result else 0)
 
 
-def _interactive(kb: KnowledgeBase, store: SessionStore, tree: str | None, resume_id: str | None,
+def _interactive(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
                  ticket: str | None) -> None:
     from rich.console import Console
 

@@ -6,12 +6,15 @@ A reader returns model objects *and* diagnostics; it never raises on bad content
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import re
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
+from kbengine.check.registry import diagnostic
+from kbengine.check.suggest import closest
+from kbengine.links import relative_target
 from kbengine.model import (
     Answer,
     Article,
@@ -46,12 +49,6 @@ def contained(root: Path, rel: str) -> Path | None:
     except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
         return None
     return resolved if resolved.is_relative_to(base) else None
-
-
-def relative_target(source: str, target: str) -> str:
-    """KB-relative path of `target` as written in the file `source` (query and anchor dropped)."""
-    target = unquote(target.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
 # Lists and quotes nested deeper than this are never meant; the site shows such an article as text.
@@ -127,7 +124,7 @@ def content_hash(data: bytes) -> str:
 def decode(data: bytes, rel: str) -> tuple[str | None, list[Diagnostic]]:
     """UTF-8 text of a file (a BOM is dropped), or a located diagnostic."""
     if not data.strip():
-        return None, [Diagnostic(rel, 1, 1, "KB102", "error", "the file is empty",
+        return None, [diagnostic("KB102", rel, 1, 1, "the file is empty",
                                  "add content or delete the file")]
     try:
         return data.decode("utf-8-sig"), []
@@ -135,10 +132,10 @@ def decode(data: bytes, rel: str) -> tuple[str | None, list[Diagnostic]]:
         before = data[: error.start]
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
-        return None, [Diagnostic(
-            rel, line, col, "KB101", "error",
-            f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} cannot be read)",
-            "save the file as UTF-8 in your editor")]
+        byte = data[error.start]
+        return None, [diagnostic("KB101", rel, line, col,
+                                 f"the file is not UTF-8 text (byte 0x{byte:02x} cannot be read)",
+                                 "save the file as UTF-8 in your editor")]
 
 
 def split_front_matter(text: str) -> tuple[str | None, int, str, int]:
@@ -166,11 +163,12 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
         if parsed is not None and isinstance(parsed.data, dict):
             doc, meta = parsed, parsed.data
         elif parsed is not None and parsed.data is not None:
-            diagnostics.append(Diagnostic(rel, front_line, 1, "KB201", "error",
+            diagnostics.append(diagnostic("KB201", rel, front_line, 1,
                                           "the front matter must be key: value lines",
                                           "start each line with a field name and a colon"))
     if meta:
-        for problem in schema.validate("article", doc, rel, "warning", code="KB203"):
+        diagnostics += _near_miss_keys(meta, doc, rel)
+        for problem in schema.validate("article", doc, rel, code="KB203"):
             diagnostics.append(_with_default(problem))
         for name in schema.error_fields("article", meta):
             meta.pop(name, None)  # a foreign value falls back to the default
@@ -178,21 +176,21 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
     body, heading_title = _take_title_heading(body)
     headings, links = scan_body(body, body_line)
     for number in crowded_lines(body, body_line):
-        diagnostics.append(Diagnostic(
-            rel, number, 1, "KB108", "warning",
+        diagnostics.append(diagnostic(
+            "KB108", rel, number, 1,
             f"this line has more than {MAX_BRACKETS_PER_LINE} '[' and is shown as plain text",
             "split the line, or put it in a code block"))
     diagnostics += _outside_includes(rel, links)
     work, work_line = bracket_work(body, body_line)
     if work > WORK_FLOOR + WORK_PER_CHAR * len(body):
-        diagnostics.append(Diagnostic(
-            rel, work_line, 1, "KB110", "warning",
+        diagnostics.append(diagnostic(
+            "KB110", rel, work_line, 1,
             "this article takes too much work to render; the site shows it as plain text",
             "look for long runs of '[' without ']', and split the paragraph or use a code block"))
     depth, offset = nesting_depth(body)
     if depth > MAX_NESTING:
-        diagnostics.append(Diagnostic(
-            rel, body_line + offset, 1, "KB109", "warning",
+        diagnostics.append(diagnostic(
+            "KB109", rel, body_line + offset, 1,
             f"lists, quotes or other blocks are nested {depth} levels deep (more than {MAX_NESTING}); "
             "the site shows this article as plain text", "nest lists and quotes less deeply"))
     stem = PurePosixPath(rel).stem
@@ -229,6 +227,21 @@ def load_article(rel: str, data: bytes, default_lang: str = "en") -> tuple[Artic
     return article, diagnostics
 
 
+def _near_miss_keys(meta: dict[str, Any], doc: YamlDocument, rel: str) -> list[Diagnostic]:
+    """KB204 for a key kbengine does not read that looks like a misspelt one it does: other
+    tools' keys are kept silently, but `categroy` is surely `category`."""
+    known = sorted(schema.load_schema("article")["properties"])
+    found = []
+    for key in meta:
+        guess = closest(str(key), known, cutoff=0.8) if key not in known else None
+        if guess and guess not in meta:
+            line, col = doc.locate((key,), key=True)
+            found.append(diagnostic("KB204", rel, line, col,
+                                    f"front-matter key '{key}' is not one kbengine reads; "
+                                    f"did you mean '{guess}'?", f"rename it to {guess}:"))
+    return found
+
+
 def _outside_includes(rel: str, links: list[Link]) -> list[Diagnostic]:
     """KB509 for a DocFX include that names a file outside the KB (absolute, or too many `..`)."""
     found = []
@@ -238,7 +251,7 @@ def _outside_includes(rel: str, links: list[Link]) -> list[Diagnostic]:
         target = unquote(link.target.split("#", 1)[0]).replace("\\", "/")
         joined = relative_target(rel, target)
         if target.startswith("/") or re.match(r"^[A-Za-z]:", target) or joined.split("/")[0] == "..":
-            found.append(Diagnostic(rel, link.line, link.col, "KB509", "warning",
+            found.append(diagnostic("KB509", rel, link.line, link.col,
                                     f"include '{link.target}' is outside the KB and is left out",
                                     "include a file inside the KB, by a path relative to this file"))
     return found
@@ -248,8 +261,7 @@ def _with_default(problem: Diagnostic) -> Diagnostic:
     field = problem.message.split("'")[1] if "'" in problem.message else ""
     default = _ARTICLE_DEFAULTS.get(field)
     suffix = f"; using '{default}'" if default else "; ignoring it"
-    return Diagnostic(problem.path, problem.line, problem.col, problem.code, problem.severity,
-                      problem.message + suffix, problem.hint)
+    return replace(problem, message=problem.message + suffix)
 
 
 def _address_check(rel: str, doc: YamlDocument, path: tuple[str, ...], value: str, what: str,
@@ -259,7 +271,7 @@ def _address_check(rel: str, doc: YamlDocument, path: tuple[str, ...], value: st
     if problem is None:
         return []
     line, col = doc.locate(path, key=key)
-    return [Diagnostic(rel, line, col, "KB205", "error",
+    return [diagnostic("KB205", rel, line, col,
                        f"{what} {value!r} cannot be part of a web address: {problem}",
                        "use letters, digits and dashes, e.g. 'printer-offline'")]
 
@@ -292,12 +304,12 @@ def load_tree(rel: str, data: bytes, default_lang: str = "en") -> tuple[Tree | N
     if doc is None:
         return None, diagnostics
     if not isinstance(doc.data, dict):
-        diagnostics.append(Diagnostic(rel, 1, 1, "KB201", "error",
+        diagnostics.append(diagnostic("KB201", rel, 1, 1,
                                       "a tree file must be a mapping with title, start and nodes",
                                       "see the tree format in docs/formats.md"))
         return None, diagnostics
     _node_ids_as_text(doc.data)
-    diagnostics += schema.validate("tree", doc, rel, "error")
+    diagnostics += schema.validate("tree", doc, rel)
     meta = doc.data
     if "category" in meta:
         diagnostics += _address_check(rel, doc, ("category",), _text(meta["category"]), "category")
@@ -391,11 +403,10 @@ def _load_node(rel: str, doc: YamlDocument, node_id: str, raw: Any) -> tuple[Nod
         return None, []  # the schema already reported the wrong type
     kinds = [kind for kind in ("ask", "do", "solved", "escalate", "goto") if kind in raw]
     if not kinds:
-        return None, [Diagnostic(rel, line, col, "KB401", "error",
-                                 f"node '{node_id}' has no kind",
+        return None, [diagnostic("KB401", rel, line, col, f"node '{node_id}' has no kind",
                                  "give it one of ask, do, solved, escalate or goto")]
     if len(kinds) > 1:
-        return None, [Diagnostic(rel, line, col, "KB402", "error",
+        return None, [diagnostic("KB402", rel, line, col,
                                  f"node '{node_id}' has more than one kind: {', '.join(kinds)}",
                                  "split it into two nodes, the first leading to the second")]
     kind = kinds[0]
@@ -433,28 +444,26 @@ def _load_node(rel: str, doc: YamlDocument, node_id: str, raw: Any) -> tuple[Nod
                         when=target["when"] if isinstance(target.get("when"), dict) else {},
                         line=a_line, col=a_col))
         if not node.answers and not (isinstance(answers, dict) and answers):
-            problems.append(Diagnostic(rel, line, col, "KB408", "error",
-                                       f"question '{node_id}' has no answers",
+            problems.append(diagnostic("KB408", rel, line, col, f"question '{node_id}' has no answers",
                                        "add answers: a label and the id of the node it leads to"))
     elif answers is not None:
         a_line, a_col = doc.locate(("nodes", node_id, "answers"), key=True)
-        problems.append(Diagnostic(rel, a_line, a_col, "KB409", "error",
+        problems.append(diagnostic("KB409", rel, a_line, a_col,
                                    f"only a question (ask) has answers; '{node_id}' is a {kind} node",
                                    "turn the node into an ask, or remove the answers"))
     if kind == "do":
         node.next = _text(raw.get("next")) or None
         if node.next is None:
-            problems.append(Diagnostic(rel, line, col, "KB410", "error",
-                                       f"action '{node_id}' has no next step",
+            problems.append(diagnostic("KB410", rel, line, col, f"action '{node_id}' has no next step",
                                        "add next: with the id of the node that follows"))
     elif "next" in raw:
         n_line, n_col = doc.locate(("nodes", node_id, "next"), key=True)
-        problems.append(Diagnostic(rel, n_line, n_col, "KB409", "error",
+        problems.append(diagnostic("KB409", rel, n_line, n_col,
                                    f"only an action (do) has next; '{node_id}' is a {kind} node",
                                    "a question leads on through its answers"))
     if node.collect and kind != "escalate":
         c_line, c_col = doc.locate(("nodes", node_id, "collect"), key=True)
-        problems.append(Diagnostic(rel, c_line, c_col, "KB411", "warning",
+        problems.append(diagnostic("KB411", rel, c_line, c_col,
                                    f"collect on '{node_id}' is only asked at an escalation",
                                    "move collect to the escalate node"))
     return node, problems
@@ -471,10 +480,10 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     if doc is None or doc.data is None:
         return config, diagnostics
     if not isinstance(doc.data, dict):
-        diagnostics.append(Diagnostic(rel, 1, 1, "KB701", "error", "kb.yaml must be key: value lines",
+        diagnostics.append(diagnostic("KB701", rel, 1, 1, "kb.yaml must be key: value lines",
                                       "see docs/formats.md for the settings"))
         return config, diagnostics
-    diagnostics += schema.validate("kb", doc, rel, "error", code="KB701")
+    diagnostics += schema.validate("kb", doc, rel, code="KB701")
     bad = schema.error_fields("kb", doc.data)
     raw = {key: value for key, value in doc.data.items() if key not in bad}
     config.title = _text(raw.get("title")) or config.title
@@ -486,6 +495,7 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     config.translations = raw.get("translations") or {}
     config.sessions = _text(raw.get("sessions")) or None
     config.sessions_retention = _text(raw.get("sessions_retention")) or None
+    config.coverage = {str(k): float(v) for k, v in (raw.get("coverage") or {}).items()}
     support = raw.get("support") or {}
     config.support = Support(
         **{key: _text(value) for key, value in support.items() if not isinstance(value, dict)},
@@ -521,7 +531,7 @@ def _config_address_checks(rel: str, doc: YamlDocument, raw: dict[str, Any]) -> 
         problem = language_problem(lang)
         if problem:
             line, col = doc.locate(path)
-            found.append(Diagnostic(rel, line, col, "KB205", "error",
+            found.append(diagnostic("KB205", rel, line, col,
                                     f"language {lang!r} cannot be part of a web address: {problem}",
                                     "write the language code, e.g. en or nl"))
     for cat_id in raw.get("categories") or {}:
@@ -532,8 +542,7 @@ def _config_address_checks(rel: str, doc: YamlDocument, raw: dict[str, Any]) -> 
             problem = "base_url is an http(s) address or a path"
         if problem:
             line, col = doc.locate(path)
-            found.append(Diagnostic(rel, line, col, "KB702", "error",
-                                    f"{'.'.join(map(str, path))}: {problem}",
+            found.append(diagnostic("KB702", rel, line, col, f"{'.'.join(map(str, path))}: {problem}",
                                     "write a web address (https://...) or an e-mail link (mailto:...)"))
     return found
 

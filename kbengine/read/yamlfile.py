@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from kbengine.check.registry import diagnostic
 from kbengine.model import Diagnostic
 
 Path = tuple[str | int, ...]
@@ -91,7 +92,7 @@ class _Builder:
 
     def error(self, event: Any, code: str, message: str, hint: str) -> None:
         line, col = self.pos(event)
-        self.diagnostics.append(Diagnostic(self.rel, line, col, code, "error", message, hint))
+        self.diagnostics.append(diagnostic(code, self.rel, line, col, message, hint))
 
     def feed(self, event: Any) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
@@ -222,14 +223,18 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
         problem = error.problem or error.context or "the YAML could not be read"
         if "nesting depth" in problem:  # newer libyaml stops at 1,000 levels by itself
             return None, [_too_deep(rel, line, col)]
-        return None, [Diagnostic(rel, line, col, "KB103", "error",
-                                 f"YAML syntax error: {problem}",
+        if mark and _tab_in_indent(text, mark.line, mark.column):
+            # libyaml only says "found character that cannot start any token"
+            return None, [diagnostic("KB103", rel, line, col,
+                                     "YAML syntax error: a tab character indents this line; "
+                                     "YAML indents with spaces only",
+                                     "replace the tab with spaces (let your editor insert spaces for Tab)")]
+        return None, [diagnostic("KB103", rel, line, col, f"YAML syntax error: {problem}",
                                  _syntax_hint(problem))]
     except yaml.YAMLError as error:  # reader errors such as control characters
-        return None, [Diagnostic(rel, 1 + line_offset, 1, "KB103", "error",
-                                 f"YAML syntax error: {error}", "")]
+        return None, [diagnostic("KB103", rel, 1 + line_offset, 1, f"YAML syntax error: {error}", "")]
     except _TooBig:
-        return None, [Diagnostic(rel, 1 + line_offset, 1, "KB105", "error",
+        return None, [diagnostic("KB105", rel, 1 + line_offset, 1,
                                  f"the YAML expands to more than {MAX_VALUES} values",
                                  "aliases that repeat aliases multiply; write the values out")]
     except _TooDeep as deep:
@@ -240,9 +245,17 @@ def parse_yaml(text: str, rel: str, line_offset: int = 0) -> tuple[YamlDocument 
 
 
 def _too_deep(rel: str, line: int, col: int) -> Diagnostic:
-    return Diagnostic(rel, line, col, "KB105", "error",
-                      f"the YAML is nested more than {MAX_DEPTH} levels deep",
+    return diagnostic("KB105", rel, line, col, f"the YAML is nested more than {MAX_DEPTH} levels deep",
                       "flatten the lists and mappings; content is never nested this deep")
+
+
+def _tab_in_indent(text: str, line: int, column: int) -> bool:
+    lines = text.split("\n")
+    if line >= len(lines):
+        return False
+    source = lines[line]
+    indent = source[: len(source) - len(source.lstrip(" \t"))]
+    return "\t" in indent or source[column:column + 1] == "\t"
 
 
 def _syntax_hint(problem: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kbengine.compiler import KnowledgeBase
+    from kbengine.kb import KnowledgeBase
     from kbengine.search.usage import Usage
 
 from kbengine.search.results import (

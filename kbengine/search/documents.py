@@ -26,7 +26,7 @@ from kbengine.search.words import COMPOUNDING, CodePartsFilter, compound_words
 if TYPE_CHECKING:  # a search of an unchanged KB does not load the model
     from typing_extensions import TypeIs
 
-    from kbengine.compiler import KnowledgeBase
+    from kbengine.kb import KnowledgeBase
     from kbengine.model import Article, Tree
 
 SCHEMA_VERSION = 5  # bump when the fields or the analysis change: forces a full rebuild

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from whoosh.filedb.filestore import RamStorage
 from whoosh.index import FileIndex, LockError, create_in, open_dir
 
-from kbengine.layout import CACHE_DIR, CONFIG_FILE, code_version
+from kbengine.layout import CACHE_DIR, CONFIG_FILE, cache_key
 from kbengine.search import ranking
 from kbengine.search.documents import (
     SCHEMA_VERSION,
@@ -47,7 +47,7 @@ from kbengine.search.usage import query_words as usage_words
 from kbengine.search.words import COMPOUNDING, abbreviations, vocabulary
 
 if TYPE_CHECKING:  # a search of an unchanged KB loads neither the compiler nor the model
-    from kbengine.compiler import KnowledgeBase
+    from kbengine.kb import KnowledgeBase
     from kbengine.model import Article, Tree
 
 log = logging.getLogger("kbengine")
@@ -307,7 +307,7 @@ def writers_synonyms(kb: KnowledgeBase) -> list[list[str]]:
 def source_stamp(root: Path) -> str:
     """A digest of the name, size and time of every file the KB at `root` is read from, and of
     kbengine's own version: equal stamps mean an equal KB, found without reading a file."""
-    digest = hashlib.blake2b(code_version.encode(), digest_size=16)
+    digest = hashlib.blake2b(cache_key().encode(), digest_size=16)
     for top in (CONFIG_FILE, "articles", "trees"):
         for path, status in _walk(root / top):
             digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Node, Tree
 from kbengine.search import KINDS, QueryError, learned_usage, search
 from kbengine.server.auth import Caller

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.server.auth import ANONYMOUS, Caller
 from kbengine.server.errors import Forbidden, Unauthorized
 from kbengine.server.library import Library

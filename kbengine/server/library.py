@@ -9,7 +9,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from kbengine.compiler import CONFIG_FILE, KnowledgeBase, compile_kb, discover
+from kbengine.compiler import compile_kb, discover
+from kbengine.kb import CONFIG_FILE, KnowledgeBase
 from kbengine.model import Tree
 
 

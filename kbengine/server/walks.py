@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from kbengine.compiler import load_content
 from kbengine.report import build_report
 from kbengine.server import content
 from kbengine.server.auth import Caller
@@ -152,7 +153,8 @@ class Walks:
         state = walk_state(recorded)
         state.pop("record", None)
         state["id"] = recorded.session_id
-        state["article"] = content.article_link(recorded.kb, caller, recorded.walk.node.article)
+        # the server holds the whole KB, so this reads nothing
+        state["article"] = content.article_link(load_content(recorded.kb), caller, recorded.walk.node.article)
         return state
 
 

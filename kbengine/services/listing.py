@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Tree
 
 Kind = Literal["article", "tree"]

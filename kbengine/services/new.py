@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime
 import os
+import posixpath
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Tree
 from kbengine.read.slugs import slugify
 from kbengine.scaffold import ID_PATTERN, SKELETONS, Draft, article_text, clean_title, tree_text
+
+SCHEMA_FOLDER = "schemas"  # beside articles/ and trees/; the compiler reads nothing there
 
 
 class NewError(Exception):
@@ -105,6 +109,22 @@ def write_new(root: Path, rel: str, text: str) -> None:
         raise NewError(f"cannot write {rel}: {error.strerror or error}") from None
 
 
+def copy_schema(root: Path, name: str) -> str:
+    """Put kbengine's JSON Schema `name` in the KB's schemas/ folder (kept in git, so editors
+    find it offline in every clone) and return its KB-relative path. An up-to-date copy is
+    left alone; an older one is replaced."""
+    rel = f"{SCHEMA_FOLDER}/{name}.json"
+    text = resources.files("kbengine.schemas").joinpath(f"{name}.json").read_text("utf-8")
+    target = root / rel
+    try:
+        if not target.is_file() or target.read_text("utf-8") != text:
+            target.parent.mkdir(exist_ok=True)
+            target.write_text(text, "utf-8")
+    except OSError as error:
+        raise NewError(f"cannot write {rel}: {error.strerror or error}") from None
+    return rel
+
+
 def new_article(kb: KnowledgeBase, title: str, *, category: str | None, lang: str | None = None,
                 translation_of: str | None = None, internal: bool = False,
                 given_id: str | None = None) -> Created:
@@ -142,8 +162,9 @@ def new_tree(kb: KnowledgeBase, title: str, *, category: str | None = None, lang
     """Write trees/ID.yaml: a small working tree that passes `kb check --strict` as written."""
     title = clean_title(title)
     chosen = new_id(kb, title, given_id)
-    draft = Draft(title=title, category=check_category(kb, category) if category else "",
-                  lang=lang or default_lang(kb), updated=datetime.date.today().isoformat())
     rel = f"trees/{chosen}.yaml"
+    draft = Draft(title=title, category=check_category(kb, category) if category else "",
+                  lang=lang or default_lang(kb), updated=datetime.date.today().isoformat(),
+                  schema=posixpath.relpath(copy_schema(kb.root, "tree"), posixpath.dirname(rel)))
     write_new(kb.root, rel, tree_text(draft))
     return Created("tree", chosen, rel)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.kb import KnowledgeBase
 from kbengine.model import Diagnostic
 from kbengine.read.sources import contained
 from kbengine.site.children import die_with_parent

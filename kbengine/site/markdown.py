@@ -27,6 +27,8 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.gfm import gfm_plugin
 
+from kbengine.check.registry import diagnostic
+from kbengine.links import is_external, is_local, relative_target
 from kbengine.model import Diagnostic, Heading
 from kbengine.read.scan import MAX_BRACKETS_PER_LINE
 from kbengine.read.slugs import slugify
@@ -36,7 +38,6 @@ from kbengine.read.sources import (
     WORK_PER_CHAR,
     contained,
     nesting_depth,
-    relative_target,
     split_front_matter,
 )
 
@@ -51,7 +52,6 @@ _DOCFX_BLOCK = re.compile(r"^\s*:::.*$")  # zones, rows, columns: their content 
 _WIKI = re.compile(r"\[\[([^\[\]|#\n]+)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 _ALERT = re.compile(r"^\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*\n?", re.IGNORECASE)
 _DOCFX_DIV = re.compile(r"^\s*\[!div(?:\s+class=\"([\w -]*)\")?[^\]\n]*\][ \t]*\n?", re.IGNORECASE)
-_EXTERNAL = re.compile(r"^([a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
 _TAB = re.compile(r'^===[!+]?[ \t]+"([^"\n]*)"[ \t]*$')
 _INCLUDE_DEPTH = 3
 # markdown-it counts a list as two levels (list, item); past this it silently drops the rest,
@@ -302,13 +302,13 @@ class ArticleRenderer:
         try:
             tokens = self.md.parse(text, env)
         except (_TooMuchWork, RecursionError):
-            return RenderedBody(_plain(body), diagnostics=[Diagnostic(
-                source, first_line, 1, "KB110", "warning",
+            return RenderedBody(_plain(body), diagnostics=[diagnostic(
+                "KB110", source, first_line, 1,
                 "this article takes too much work to render and is shown as plain text",
                 "look for very long lines of brackets or markup, and split the article")])
         if any(token.level >= _PARSER_NESTING - 2 for token in tokens):
-            return RenderedBody(_plain(body), diagnostics=[Diagnostic(
-                source, first_line, 1, "KB109", "warning",
+            return RenderedBody(_plain(body), diagnostics=[diagnostic(
+                "KB109", source, first_line, 1,
                 "lists, quotes or other blocks are nested too deep to show; shown as plain text",
                 f"nest lists and quotes at most {MAX_NESTING} levels deep")])
         rendered = self.md.renderer.render(tokens, self.md.options, env)
@@ -372,7 +372,7 @@ class ArticleRenderer:
     def _link(self, href: str, job: _Job) -> str | None:
         """The URL a link goes to on the site; "" to leave it as written, None to drop the link."""
         href = href.strip()
-        if not href or href.startswith(("#", "/")) or _EXTERNAL.match(href):
+        if not is_local(href):
             return ""
         target = relative_target(job.source, href)
         anchor = "#" + href.split("#", 1)[1] if "#" in href else ""
@@ -387,7 +387,7 @@ class ArticleRenderer:
     def _image(self, image: Token, job: _Job) -> bool:
         src = str(image.attrGet("src") or "").strip()
         image.attrSet("loading", "lazy")
-        if _EXTERNAL.match(src) or src.startswith("/"):
+        if is_external(src) or src.startswith("/"):
             return True
         target = relative_target(job.source, src)
         url = self.resolver.file(target) if src else None

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from kbengine.check.guards import Facts
-from kbengine.compiler import KnowledgeBase
 from kbengine.graph import article_key, tree_key
-from kbengine.model import Answer, Article, Category, Node, Tree
+from kbengine.kb import KnowledgeBase
+from kbengine.model import Article, Category, Node, Tree, goto_entry
 from kbengine.read.slugs import slugify
 from kbengine.site.states import TreeStates, plan_states
 
@@ -188,10 +188,10 @@ class SitePlan:
         if node.audience != "public":
             return StepLink("", handoff=True)
         if node.kind == "goto":
-            target = self.trees.get(node.goto_tree or "")
-            if target is None:
+            entry = goto_entry(node, self.trees)
+            if entry is None:
                 return StepLink("", handoff=True)
-            return self.step_link(target, node.goto_node or target.start, facts, depth + 1)
+            return self.step_link(self.trees[entry[0]], entry[1], facts, depth + 1)
         state = self.states.slug(tree.id, node_id, facts or {})
         return StepLink(self.urls.node(tree.lang, tree, node_id, state))
 
@@ -269,19 +269,10 @@ def _tree_pages(plan: SitePlan, tree: Tree) -> list[Page]:
             pages.append(Page(urls.node(tree.lang, tree, node.id, state), "step.html", tree.lang, "step",
                               tree.title, tree, node, extra={"facts": facts}, alternates=alternates,
                               listed=node.id == tree.start and not state))
-        for number, answer in enumerate(exits(node), start=1):
+        for number, answer in enumerate(node.exits(), start=1):
             link = plan.step_link(tree, answer.next)
             if link is not None and link.handoff:
                 pages.append(Page(urls.handoff(tree.lang, tree, node.id, number), "step.html",
                                   tree.lang, "handoff", tree.title, tree, node,
                                   extra={"answer": answer.label}, listed=False))
     return pages
-
-
-def exits(node: Node) -> list[Answer]:
-    """Every way out of a step: a question's answers, or a `do` step's next step (no label)."""
-    if node.kind == "ask":
-        return node.answers
-    if node.kind == "do" and node.next:
-        return [Answer("", node.next)]
-    return []

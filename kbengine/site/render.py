@@ -12,12 +12,13 @@ import jinja2
 
 import kbengine
 from kbengine.graph import article_key
+from kbengine.links import LinkResolver
 from kbengine.model import Article, Diagnostic, Node, Tree
 from kbengine.read.sources import contained
 from kbengine.site.contact import ContactLinks, contact_links
 from kbengine.site.i18n import language_name, long_date, translations
 from kbengine.site.markdown import CALLOUT_KINDS, ArticleRenderer, RenderedBody
-from kbengine.site.pages import Page, SitePlan, exits, index_letter, tag_slug
+from kbengine.site.pages import Page, SitePlan, index_letter, tag_slug
 
 
 def _default_templates() -> Path:
@@ -68,8 +69,7 @@ class _Resolver:
 
     def __init__(self, plan: SitePlan) -> None:
         self.plan = plan
-        self.by_path = {a.path: a.id for a in plan.articles.values()}
-        self.by_folded_path = {path.lower(): i for path, i in self.by_path.items()}
+        self.links = LinkResolver(plan.articles, plan.trees, [a.path for a in plan.articles.values()])
 
     def wiki(self, target: str) -> tuple[str, str] | None:
         if target in self.plan.articles:
@@ -78,7 +78,7 @@ class _Resolver:
         return (url, self.plan.trees[target].title) if url else None
 
     def page(self, path: str) -> str | None:
-        found = self.by_path.get(path) or self.by_folded_path.get(path.lower())
+        found = self.links.article_at(path)
         return self.plan.article_url(found) if found else None
 
     def file(self, path: str) -> str | None:
@@ -248,7 +248,7 @@ class SiteRenderer:
         gettext = translations(lang).gettext
         facts = page.extra.get("facts", {})
         answers = []
-        for number, answer in enumerate(exits(node), start=1):
+        for number, answer in enumerate(node.exits(), start=1):
             if not answer.allowed(facts):
                 continue  # hidden by its `when` guard, as in `kb walk`
             link = plan.step_link(tree, answer.next, {**facts, **answer.set})

@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbengine.check.guards import Facts, frozen_facts, goto_entry, states_across_trees
-from kbengine.model import Node, Tree
+from kbengine.check.guards import Facts, frozen_facts, states_across_trees
+from kbengine.model import Node, Tree, goto_entry
 from kbengine.read.slugs import slugify
 
 FrozenFacts = frozenset[tuple[str, Any]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from kbengine.model import Answer, CollectField, Node, Tree
+from kbengine.model import Answer, CollectField, Node, Tree, goto_entry
 from kbengine.walk import events
 from kbengine.walk.events import ENDED, OUTCOMES, Outcome
 
@@ -313,13 +313,12 @@ class Walk:
             key = f"{state.tree}#{state.node}"
             if key in seen:
                 raise WalkError(f"the gotos from '{key}' go round in a circle (run kb check)")
-            target = self.trees.get(node.goto_tree or "")
-            if target is None:
+            entry = goto_entry(node, self.trees)
+            if entry is None:
                 raise WalkError(f"step '{state.node}' goes to tree '{node.goto_tree}', "
                                 "which does not exist (run kb check)")
             step = Step(state.tree, state.node, "goto", node.goto or "", None, at)
-            entered = replace(state, tree=target.id, node=node.goto_node or target.start,
-                              path=(*state.path, step))
+            entered = replace(state, tree=entry[0], node=entry[1], path=(*state.path, step))
             return self._arrive(entered, at, seen | {key})
         if node.kind == "solved":
             return replace(state, outcome="solved")

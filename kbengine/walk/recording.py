@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kbengine.compiler import KnowledgeBase
+from kbengine.compiler import load_content
+from kbengine.kb import KBOutline
 from kbengine.report import DamagedRecord, WalkFigures, in_period, walk_figures
 from kbengine.walk.engine import Walk, WalkError, drive, replay
 from kbengine.walk.events import ENDED, Event, Start
@@ -25,7 +26,7 @@ from kbengine.walk.store import (
 )
 
 
-def open_sessions(kb: KnowledgeBase, database: str | None = None) -> SessionStore:
+def open_sessions(kb: KBOutline, database: str | None = None) -> SessionStore:
     """The session store this KB is configured with (see walk/store.py for the order of choice)."""
     return open_store(store_url(kb.root, kb.config, database))
 
@@ -34,7 +35,7 @@ def open_sessions(kb: KnowledgeBase, database: str | None = None) -> SessionStor
 class RecordedWalk:
     """A walk whose every action is appended to its session, held for writing until `close`."""
 
-    kb: KnowledgeBase
+    kb: KBOutline
     walk: Walk
     store: SessionStore
     session_id: str
@@ -63,7 +64,7 @@ class RecordedWalk:
         self.store.append(self.session_id, event)
 
 
-def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str | None = None, *,
+def start_walk(kb: KBOutline, store: SessionStore, tree_id: str, ticket: str | None = None, *,
                agent: str | None = None) -> RecordedWalk:
     """A new walk of `tree_id` with a new session; WalkError for an unknown tree."""
     if tree_id not in kb.trees:
@@ -82,7 +83,7 @@ def start_walk(kb: KnowledgeBase, store: SessionStore, tree_id: str, ticket: str
     return recorded
 
 
-def open_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, *, agent: str | None = None,
+def open_walk(kb: KBOutline, store: SessionStore, session_id: str, *, agent: str | None = None,
               hold: bool = True) -> RecordedWalk:
     """A recorded walk rebuilt through the engine, to act on it (held for writing: SessionLocked,
     naming the holder, when another walk holds it) or, with `hold=False`, only to show it.
@@ -118,7 +119,7 @@ def open_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, *, agent:
     return recorded
 
 
-def resume_walk(kb: KnowledgeBase, store: SessionStore, session_id: str, ticket: str | None = None, *,
+def resume_walk(kb: KBOutline, store: SessionStore, session_id: str, ticket: str | None = None, *,
                 agent: str | None = None) -> RecordedWalk:
     """Hold the session, replay it and continue it (a `resume` event): how a stopped, killed or
     abandoned walk goes on. SessionError for a walk that has ended (solved or escalated)."""
@@ -188,8 +189,8 @@ def walk_state(recorded: RecordedWalk) -> dict[str, Any]:
     return state
 
 
-def _article(kb: KnowledgeBase, article_id: str) -> dict[str, Any]:
-    article = kb.articles.get(article_id)
+def _article(kb: KBOutline, article_id: str) -> dict[str, Any]:
+    article = load_content(kb).articles.get(article_id)  # a walk reads articles only here
     if article is None:
         return {"id": article_id, "title": "", "summary": ""}
     return {"id": article.id, "title": article.title, "summary": article.summary}

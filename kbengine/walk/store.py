@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kbengine.compiler import CACHE_DIR, CONFIG_FILE
+from kbengine.kb import CACHE_DIR, CONFIG_FILE
 from kbengine.model import Config
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import load_config

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kbengine.compiler import KnowledgeBase, compile_kb
+from kbengine.compiler import compile_kb
+from kbengine.kb import KnowledgeBase
 from kbengine.site import build_site
 from kbengine.site.server import make_server, serve_in_thread
 from tests.conftest import REPO, copy_bundled
