@@ -1,7 +1,8 @@
 """`kb server` under a desk's load: N simulated agents walking trees at once for T seconds.
 
     python benchmarks/bench_server.py [--agents 200] [--seconds 60] [--think 1.0]
-        [--database sqlite|URL] [--workers 1] [--kill]
+        [--database sqlite|postgresql|URL] [--workers 1] [--kill]
+    python benchmarks/bench_server.py --service 2000 [--database ...] [--profile]
 
 Starts `kb server` on a free loopback port over a copy of the bundled KB, signs in one token per
 agent, and lets every agent walk random trees: start a walk, answer a random answer, confirm
@@ -12,12 +13,15 @@ Figures: steps per second, p50/p95/p99 step latency, and afterwards, from the st
 events lost (acknowledged to the agent but not recorded) and duplicated (recorded twice). With
 --kill, the server is killed with SIGKILL halfway and started again; agents retry, and at the
 end every walk not ended must resume (its state reads back and takes the next answer).
+
+--service measures the walk service alone in this process (no HTTP): the CPU a step costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -107,6 +111,57 @@ class Server:
             self.process.wait(timeout=30)
 
 
+class Client:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams, one connection per agent.
+
+    httpx cost the load generator 3-5 ms of CPU per request: with 200 agents the client, not the
+    server, saturated a core and its own event loop's queue was measured as step latency."""
+
+    def __init__(self, url: str, token: str) -> None:
+        host, _, port = url.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(status, JSON body); ConnectionError when the server is gone or does not answer in 30 s."""
+        try:
+            return await asyncio.wait_for(self._request(method, path, body), 30)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as error:
+            self.close()
+            raise ConnectionError(str(error) or type(error).__name__) from None
+
+    async def _request(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        data = json.dumps(body).encode() if body is not None else b""
+        writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}Content-Type: application/json\r\n"
+                     f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        status = int((await reader.readline()).split()[1])  # IndexError: closed, the server is gone
+        headers = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding") == "chunked":
+            parts = []
+            while size := int((await reader.readline()).strip(), 16):
+                parts.append(await reader.readexactly(size))
+                await reader.readexactly(2)
+            await reader.readline()
+            payload = b"".join(parts)
+        else:
+            payload = await reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection") == "close":
+            self.close()
+        return status, json.loads(payload) if payload else None
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
 @dataclass
 class Ledger:
     """What the agents were told was recorded: events per walk, and steps whose answer never came."""
@@ -153,9 +208,9 @@ async def agent(
     patterns: dict[str, str],
     rng: random.Random,
 ) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-        state: dict[str, Any] | None = None
+    client = Client(url, token)
+    state: dict[str, Any] | None = None
+    try:
         while time.monotonic() < until:
             if state is None or state.get("outcome") != "in_progress":
                 method, path, body = "POST", "/api/v1/walks", {"tree": rng.choice(trees)}
@@ -170,35 +225,35 @@ async def agent(
                 method, path, body = "POST", f"/api/v1/walks/{state['id']}/answer", {"answer": "done"}
             started = time.perf_counter()
             try:
-                response = await client.request(method, path, json=body)
-            except httpx.HTTPError:
+                status, answer = await client.request(method, path, body)
+            except ConnectionError:
                 ledger.unanswered += 1  # the step may or may not be recorded: read the walk back
                 await asyncio.sleep(0.5)
                 if state is not None:
                     state = await reread(client, state["id"])
                 continue
             ledger.latencies.append(time.perf_counter() - started)
-            if response.status_code in (200, 201):
-                state = response.json()
-                walk_id = state["id"]
+            if status in (200, 201):
+                state = answer
+                walk_id = answer["id"]
                 ledger.events[walk_id] = ledger.events.get(walk_id, 0) + 1
-                (ledger.walks_open.add if state["outcome"] == "in_progress" else ledger.walks_open.discard)(
+                (ledger.walks_open.add if answer["outcome"] == "in_progress" else ledger.walks_open.discard)(
                     walk_id
                 )
             else:
-                ledger.errors[str(response.status_code)] = (
-                    ledger.errors.get(str(response.status_code), 0) + 1
-                )
+                ledger.errors[str(status)] = ledger.errors.get(str(status), 0) + 1
                 state = None
             await asyncio.sleep(think * rng.uniform(0.5, 1.5))
+    finally:
+        client.close()
 
 
-async def reread(client: httpx.AsyncClient, walk_id: str) -> dict[str, Any] | None:
+async def reread(client: Client, walk_id: str) -> dict[str, Any] | None:
     for _ in range(120):
         try:
-            response = await client.get(f"/api/v1/walks/{walk_id}")
-            return dict(response.json()) if response.status_code == 200 else None
-        except httpx.HTTPError:
+            status, answer = await client.request("GET", f"/api/v1/walks/{walk_id}")
+            return dict(answer) if status == 200 else None
+        except ConnectionError:
             await asyncio.sleep(0.5)
     return None
 
@@ -217,9 +272,8 @@ def count_events(database: str, walk_ids: list[str]) -> dict[str, int]:
 async def resume_all(url: str, token: str, walk_ids: set[str]) -> tuple[int, int]:
     """(walks that read back and took their next step, walks that did not)."""
     resumed = failed = 0
-    async with httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    ) as client:
+    client = Client(url, token)
+    try:
         for walk_id in sorted(walk_ids):
             state = await reread(client, walk_id)
             if state is None:
@@ -234,9 +288,11 @@ async def resume_all(url: str, token: str, walk_ids: set[str]) -> tuple[int, int
             path = "answer"
             if state.get("waiting_for", {}).get("kind") == "input":
                 path, body = "input", {"name": state["waiting_for"]["name"], "value": "x"}
-            response = await client.post(f"/api/v1/walks/{walk_id}/{path}", json=body)
-            resumed += response.status_code in (200, 422)  # 422: read back, value refused by its pattern
-            failed += response.status_code not in (200, 422)
+            status, _ = await client.request("POST", f"/api/v1/walks/{walk_id}/{path}", body)
+            resumed += status in (200, 422)  # 422: read back, value refused by its pattern
+            failed += status not in (200, 422)
+    finally:
+        client.close()
     return resumed, failed
 
 
@@ -345,6 +401,53 @@ def run(agents: int, seconds: float, think: float, database: str, workers: int, 
     }
 
 
+def service_cost(steps: int, database: str, profile: bool) -> dict[str, Any]:
+    """The walk service alone, in this process (no HTTP, no client): 20 agents take `steps` steps
+    in turn; wall and CPU time per step, and with `profile` the top of a cProfile by total time."""
+    import cProfile
+    import pstats
+
+    from kbengine.server.app import create_app
+
+    with tempfile.TemporaryDirectory(prefix="kb-bench-service-") as scratch, \
+            database_url(database, Path(scratch)) as url:
+        app = create_app(copy_kb(Path(scratch) / "kb"), url, reload_interval=2.0)
+        walks, users = app.state.walks, app.state.users
+        tokens = [users.add(f"agent{n}") for n in range(20)]
+        trees, rng = sorted(walks.library.kb.trees), random.Random(1)
+        states: dict[int, dict[str, Any]] = {}
+        patterns: dict[str, str] = {}
+
+        def step(n: int) -> None:
+            caller, state = users.sign_in(tokens[n % 20]), states.get(n % 20)
+            if state is None or state["outcome"] != "in_progress":
+                state = walks.start(caller, rng.choice(trees))
+            elif state.get("waiting_for", {}).get("kind") == "input":
+                wanted = state["waiting_for"]
+                value = value_for(wanted.get("pattern"), patterns)
+                state = walks.provide(caller, state["id"], wanted["name"], value)
+            else:
+                answer = rng.choice(state["answers"])["number"] if state["answers"] else "done"
+                state = walks.answer(caller, state["id"], answer)
+            states[n % 20] = state
+
+        for n in range(100):  # warm: connections open, statements compiled
+            step(n)
+        profiler = cProfile.Profile()
+        wall, cpu = time.perf_counter(), time.process_time()
+        if profile:
+            profiler.enable()
+        for n in range(steps):
+            step(n)
+        profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        walks.store.close()
+    if profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"kbengine", 25)
+    return {"database": database, "steps": steps, "wall_ms_per_step": round(wall / steps * 1000, 2),
+            "cpu_ms_per_step": round(cpu / steps * 1000, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -357,7 +460,15 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite (a fresh file) or a postgresql:// URL")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--kill", action="store_true", help="SIGKILL the server halfway, start it again")
+    parser.add_argument("--service", type=int, metavar="STEPS",
+                        help="instead: STEPS steps of the walk service alone, in this process (CPU per step)")
+    parser.add_argument("--profile", action="store_true", help="with --service: cProfile the steps")
     options = parser.parse_args()
+    if options.service:
+        for name, value in service_cost(min(options.service, 100_000), options.database,
+                                        options.profile).items():
+            print(f"{name:>28}: {value}")
+        return
     if not (1 <= options.agents <= MAX_AGENTS and 0 < options.seconds <= MAX_SECONDS):
         parser.error(f"--agents 1-{MAX_AGENTS}, --seconds up to {MAX_SECONDS}")
     figures = run(

@@ -15,10 +15,18 @@ from click.testing import CliRunner
 from kbengine.cli import cli
 from kbengine.compiler import compile_kb
 from kbengine.kb import KnowledgeBase
-from kbengine.walk.events import Answer, Arrival, Note, Position, Start
+from kbengine.walk.events import Answer, Arrival, Note, Position, Start, event_data
 from kbengine.walk.jsonl import JsonlStore
-from kbengine.walk.recording import collect_walks, resume_walk, run_scripted, start_walk
-from kbengine.walk.store import Holder, SessionError, SessionLocked, SessionStore, open_store
+from kbengine.walk.recording import collect_walks, rebuild_walk, resume_walk, run_scripted, start_walk
+from kbengine.walk.store import (
+    Holder,
+    SessionError,
+    SessionLocked,
+    SessionMissing,
+    SessionMoved,
+    SessionStore,
+    open_store,
+)
 
 PRINTER = """
     title: Printer does not print
@@ -159,6 +167,85 @@ def test_two_agents_resuming_the_same_session_the_second_is_refused(url: str, kb
     finally:
         one.close()
         two.close()
+
+
+def test_a_step_is_written_only_on_the_record_it_was_taken_on(store: SessionStore, kb: KnowledgeBase) -> None:
+    """Two requests for one walk, on two workers: the one that writes second took its step on a
+    record that has moved on; it is refused, nothing of it is written, and it can take it again."""
+    walk_id = start_walk(kb, store, "printer", hold=False).session_id
+    first, second = rebuild_walk(kb, store, store.read(walk_id)), rebuild_walk(kb, store, store.read(walk_id))
+    first.walk.answer("Let me look again")
+    second.walk.answer("Yes")
+    first.save()
+    with pytest.raises(SessionMoved):
+        second.save()
+    assert [e.name for e in store.read(walk_id).events] == ["start", "answer"]
+    again = rebuild_walk(kb, store, store.read(walk_id))
+    again.walk.answer("Yes")
+    again.save()
+    assert again.session().outcome == "solved" == store.read(walk_id).outcome
+    assert [s.id for s in store.list_sessions(outcome="solved")] == [walk_id]
+
+
+def test_a_step_is_refused_while_a_terminal_walk_holds_the_session(store: SessionStore,
+                                                                    kb: KnowledgeBase) -> None:
+    held = start_walk(kb, store, "printer", agent="ann")
+    step = rebuild_walk(kb, store, store.read(held.session_id))
+    step.walk.answer("Yes")
+    with pytest.raises(SessionLocked, match="open by ann"):
+        step.save()
+    held.close()
+    step.save()
+    assert store.read(held.session_id).outcome == "solved"
+
+
+def test_a_missing_session_is_told_apart_from_an_unreadable_one(store: SessionStore) -> None:
+    with pytest.raises(SessionMissing, match="no session '20240501-100000-ffff'"):
+        store.read("20240501-100000-ffff")
+    with pytest.raises(SessionMissing):
+        store.load("20240501-100000-ffff")
+
+
+def test_a_database_of_revision_0002_is_brought_up_to_date_with_its_sessions(
+        database_url: str, kb: KnowledgeBase) -> None:
+    """Sessions and holds recorded before the summary columns (migration 0003) keep working."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from kbengine.walk.database import MIGRATIONS
+    from kbengine.walk.database import database_url as engine_url
+
+    engine = create_engine(engine_url(database_url))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    solved = [start(ticket="INC7"), answer("Yes", "2024-05-01T10:00:05+00:00")]
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO sessions (id, tree, ticket, agent, started, last_utc) VALUES "
+                                "('20240501-100000-aaaa', 'printer', 'INC7', 'ann', "
+                                "'2024-05-01T10:00:00+00:00', '2024-05-01 10:00:05')"))
+        for seq, event in enumerate(solved):
+            connection.execute(text("INSERT INTO session_events (session_id, seq, event, at, data) VALUES "
+                                    "('20240501-100000-aaaa', :seq, :event, :at, :data)"),
+                               {"seq": seq, "event": event.name, "at": event.at,
+                                "data": json.dumps(event_data(event))})
+        connection.execute(text("INSERT INTO session_locks VALUES ('20240501-100000-aaaa', 'tok', 'ann', "
+                                "'desk-9', 1, '2024-05-01T10:00:00+00:00', :now)"),
+                           {"now": datetime.now(UTC).replace(tzinfo=None)})
+    engine.dispose()
+    store = open_store(database_url)
+    try:
+        found = store.list_sessions(outcome="solved", ticket="inc7")
+        assert [s.id for s in found] == ["20240501-100000-aaaa"]
+        with pytest.raises(SessionLocked, match="open by ann on desk-9"):
+            store.lock("20240501-100000-aaaa", Holder.here("bob"))
+        store.append("20240501-100000-aaaa", Note(at="2024-05-01T10:01:00+00:00", text="again"))
+        assert len(store.read("20240501-100000-aaaa").events) == 3
+    finally:
+        store.close()
 
 
 LOCKER = """

@@ -179,9 +179,9 @@ class Terminal:
                     walk.note(text)
                     self.message = "Note kept."
             elif key == "a":
-                self.show_article(node.article)
+                self.show_article(node.article, walk)
             elif key == "/":
-                self.search()
+                self.search(walk)
             elif key == "q":
                 walk.abandon()
         except WalkError as error:
@@ -200,18 +200,19 @@ class Terminal:
             except WalkError as error:
                 self.console.print(f"[yellow]{error}. Please try again.[/]")
 
-    def show_article(self, article_id: str | None) -> None:
+    def show_article(self, article_id: str | None, walk: Walk) -> None:
         article = self.content().articles.get(article_id or "")
         if article is None:
             self.message = ("This step links no article." if not article_id
                             else f"The article '{article_id}' does not exist.")
             return
+        walk.opened(article.id)
         self.console.clear()
         self.console.print(Markdown(f"# {article.title}\n\n{article.body}"))
         self.console.print(Text("Press any key to go back to the step.", style="dim"))
         self.keyboard.key()
 
-    def search(self) -> None:
+    def search(self, walk: Walk) -> None:
         text = self.line("Search articles:")
         if not text.strip():
             return
@@ -224,7 +225,7 @@ class Terminal:
         self.console.print(Text(f"1-{len(hits)} read · any other key back to the step", style="dim"))
         key = self.keyboard.key()
         if key.isdigit() and 1 <= int(key) <= len(hits):
-            self.show_article(hits[int(key) - 1].id)
+            self.show_article(hits[int(key) - 1].id, walk)
 
     def finish(self, walk: Walk, session_id: str) -> None:
         """The end screen: the outcome, the hand-over for an escalation, and the session id."""

@@ -24,7 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.exceptions import HTTPException
 
 from kbengine import __version__
-from kbengine.server import api, content
+from kbengine.server import api, content, dashboard, feedback
 from kbengine.server.errors import ApiError
 from kbengine.server.library import Library
 from kbengine.server.mcp import build_mcp
@@ -115,6 +115,7 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
     app.state.users = users
     app.state.walks = walks
     app.state.store = store
+    app.state.feedback_limit = feedback.RateLimit()
     install_error_handlers(app)
 
     @app.get("/health", tags=["operations"])
@@ -126,6 +127,8 @@ def create_app(root: Path, database_url: str | None = None, *, max_body: int = M
                 "reloads": library.reloads}
 
     app.include_router(api.router)
+    app.include_router(feedback.router)
+    app.include_router(dashboard.router)
     app.router.routes.extend(mcp_app.routes)  # /mcp, served by the MCP SDK
     app.add_middleware(BodyLimit, limit=max_body)
     if cors_origins:

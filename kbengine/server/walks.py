@@ -1,5 +1,7 @@
-"""Walks over the API and MCP: each request opens the walk's session record, replays it on the tree
-version the walk began with, takes one action (recorded before the answer leaves) and lets go.
+"""Walks over the API and MCP: each request reads the walk's session record, replays it on the tree
+version the walk began with, takes one action and writes it in one transaction before the answer
+leaves. The write succeeds only if nobody wrote to the session since it was read (else the step is
+taken again on the newer record) and no terminal walk holds it.
 
 Nothing of a walk lives in the server process, so any worker can serve the next step and a server
 killed between two steps loses nothing."""
@@ -8,24 +10,29 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from kbengine.compiler import load_content
-from kbengine.report import build_report
+from kbengine.report import Filters
 from kbengine.server import content
 from kbengine.server.auth import Caller
 from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
+from kbengine.services.report import read_records, team_report
 from kbengine.walk.engine import Walk, WalkError
 from kbengine.walk.handover import handover, handover_markdown
-from kbengine.walk.recording import RecordedWalk, collect_walks, open_walk, start_walk, walk_state
-from kbengine.walk.store import Session, SessionError, SessionLocked, SessionStore, parse_moment
+from kbengine.walk.recording import (
+    RecordedWalk,
+    rebuild_walk,
+    start_walk,
+    walk_state,
+)
+from kbengine.walk.store import Session, SessionError, SessionLocked, SessionMoved, SessionStore, parse_moment
 
 HANDOVER_FORMATS = ("json", "md", "text")
-HOLD_WAIT = 5.0  # seconds a step waits for the same walk's step on another worker
+HOLD_WAIT = 5.0  # seconds a step waits for a terminal walk that holds the session to let go
 
 
 class Walks:
@@ -42,15 +49,11 @@ class Walks:
     def start(self, caller: Caller, tree_id: str, ticket: str | None = None) -> dict[str, Any]:
         kb = self.library.kb
         content.find_tree(kb, caller, tree_id)
-        recorded = start_walk(kb, self.store, tree_id, ticket, agent=caller.name)
-        try:
-            return self._view(caller, recorded)
-        finally:
-            recorded.close()
+        recorded = start_walk(kb, self.store, tree_id, ticket, agent=caller.name, hold=False)
+        return self._view(caller, recorded)
 
     def state(self, caller: Caller, walk_id: str) -> dict[str, Any]:
-        with self._open(caller, walk_id, hold=False) as recorded:
-            return self._view(caller, recorded)
+        return self._view(caller, self._rebuild(caller, walk_id))
 
     def answer(self, caller: Caller, walk_id: str, answer: str | int) -> dict[str, Any]:
         """Answer the question (by label or number), or confirm an action step (any answer)."""
@@ -95,8 +98,10 @@ class Walks:
         return {**_summary(session), "handover": handover(session)}
 
     def report(self, *, since: str | None = None, by: str = "week") -> dict[str, Any]:
-        walks, damaged = collect_walks(self.store, _moment(since), None)
-        return {**build_report(walks, by), "damaged_records": damaged}
+        """`kb report --json` over the store: recurring problems first, then the figures."""
+        kb = self.library.kb
+        records = read_records(self.store, Filters(), kb.config, kb)
+        return {**team_report(records, _moment(since), None, by), "damaged_records": len(records.damaged)}
 
     # Opening a walk for one request
 
@@ -113,40 +118,43 @@ class Walks:
         with self._locks_lock:
             return self._locks.setdefault(walk_id, threading.Lock())
 
-    @contextmanager
-    def _open(self, caller: Caller, walk_id: str, *, hold: bool = True) -> Iterator[RecordedWalk]:
-        """The walk rebuilt from its record on the tree version it began with; held for writing
-        unless only shown (a step of the same walk on another worker is waited for a little)."""
+    def _rebuild(self, caller: Caller, walk_id: str) -> RecordedWalk:
+        """The walk rebuilt from its record on the tree version it began with (one read)."""
         session = self._session(caller, walk_id)
         kb = self.library.kb_for_walk(session.tree, session.start.tree_hash)
-        with self._lock(session.id):
+        try:
+            return rebuild_walk(kb, self.store, session)
+        except SessionError as error:  # its tree is gone from the KB
+            raise Conflict(str(error)) from None
+
+    def _act(self, caller: Caller, walk_id: str, action: Callable[[Walk], Any], *,
+             ended_ok: bool = False) -> dict[str, Any]:
+        """Read, act, write in one go. A step of the same walk in this worker waits its turn; one on
+        another worker that wrote first makes this one start again on the newer record."""
+        with self._lock(walk_id):
             deadline = time.monotonic() + HOLD_WAIT
             while True:
+                recorded = self._rebuild(caller, walk_id)
+                if recorded.walk.ended and not ended_ok:
+                    raise Conflict(f"the walk has already ended ({recorded.walk.state.outcome})",
+                                   state=self._view(caller, recorded))
                 try:
-                    recorded = open_walk(kb, self.store, session.id, agent=caller.name, hold=hold)
-                    break
+                    action(recorded.walk)
+                except WalkError as error:
+                    raise Unprocessable(str(error), allowed=error.choices) from None
+                try:
+                    recorded.save()
+                except SessionMoved:
+                    if time.monotonic() > deadline:
+                        raise Conflict("the walk is being answered by another request; "
+                                       "read it again") from None
+                    continue
                 except SessionLocked as error:
                     if time.monotonic() > deadline:
                         raise Conflict(str(error)) from None
                     time.sleep(0.02)
-                except SessionError as error:  # its tree is gone from the KB
-                    raise Conflict(str(error)) from None
-            try:
-                yield recorded
-            finally:
-                recorded.close()
-
-    def _act(self, caller: Caller, walk_id: str, action: Callable[[Walk], Any], *,
-             ended_ok: bool = False) -> dict[str, Any]:
-        with self._open(caller, walk_id) as recorded:
-            if recorded.walk.ended and not ended_ok:
-                raise Conflict(f"the walk has already ended ({recorded.walk.state.outcome})",
-                               state=self._view(caller, recorded))
-            try:
-                action(recorded.walk)
-            except WalkError as error:
-                raise Unprocessable(str(error), allowed=error.choices) from None
-            return self._view(caller, recorded)
+                    continue
+                return self._view(caller, recorded)
 
     def _view(self, caller: Caller, recorded: RecordedWalk) -> dict[str, Any]:
         """The walk state for an integration, with API links and no server paths."""

@@ -175,6 +175,7 @@ class SiteRenderer:
             "support": plan.kb.config.support.in_language(lang),
             "contact": self.contact(title, gettext("I read this page and still need help."), [], page),
             "search_base": urls.base,
+            "feedback_url": _feedback_url(plan.kb.config.server_url),
         }
 
     def contact(self, subject: str, summary: str, path: list[str], page: Page) -> ContactLinks:
@@ -288,3 +289,11 @@ class SiteRenderer:
                           for lang in self.plan.languages]}
 
     _root = _not_found
+
+
+def _feedback_url(server_url: str | None) -> str | None:
+    """Where "Was this helpful?" posts: kb server's feedback endpoint, or no form without a server
+    (kb check refuses a server_url that is not a link, KB702; a mailto: one is no server either)."""
+    if not server_url or not server_url.lower().startswith(("http://", "https://")):
+        return None
+    return f"{server_url.rstrip('/')}/api/v1/feedback"

@@ -41,6 +41,21 @@ SESSIONS = Table(
     Column("agent", String(200), nullable=False, server_default=""),
     Column("started", String(40), nullable=False),  # ISO 8601 as recorded, with its UTC offset
     Column("last_utc", DateTime(), nullable=False, index=True),  # for --since and retention
+    # the summary after the last event, kept with each write so lists filter in SQL (migration 0003)
+    Column("events", Integer, nullable=False, server_default="0"),  # how many: the next event's seq
+    Column("outcome", String(20), nullable=False, server_default="in_progress", index=True),
+    Column("node", String(200), nullable=False, server_default=""),
+    Column("steps", Integer, nullable=False, server_default="0"),
+    Column("last", String(40), nullable=False, server_default=""),  # the last event's time as recorded
+    Column("ticket_key", String(200), nullable=False, server_default="", index=True),  # casefolded
+    # who holds the session for writing, a lease renewed by every event it writes; in the session's
+    # own row so that taking it and writing a step are each one statement that cannot interleave
+    Column("held_token", String(64), nullable=True),  # which walk (one process may run several)
+    Column("held_agent", String(200), nullable=True),
+    Column("held_host", String(200), nullable=True),
+    Column("held_pid", Integer, nullable=True),
+    Column("held_since", String(40), nullable=True),
+    Column("held_renewed_utc", DateTime(), nullable=True),
 )
 
 EVENTS = Table(
@@ -50,17 +65,6 @@ EVENTS = Table(
     Column("event", String(20), nullable=False),
     Column("at", String(40), nullable=False),
     Column("data", Text, nullable=False),  # the event as JSON, as a JSON Lines record has it
-)
-
-LOCKS = Table(
-    "session_locks", METADATA,
-    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
-    Column("token", String(64), nullable=False),  # which walk holds it (one process may run several)
-    Column("agent", String(200), nullable=False),
-    Column("host", String(200), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("since", String(40), nullable=False),
-    Column("renewed_utc", DateTime(), nullable=False),  # the lease: renewed by every event written
 )
 
 
@@ -84,9 +88,15 @@ def open_engine(url: str) -> Engine:
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         _private_file(Path(parsed.database))
-    engine = create_engine(parsed, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every checkout. A connection the server dropped fails
+    # its statement once, SQLAlchemy then empties the pool, and the store retries (sqlstore.py).
+    # The pool keeps as many connections as the server has request threads (40): a connection
+    # opened beyond the pool is closed on return, and opening one costs more than a step.
     if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, pool_size=40, max_overflow=10)
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:  # two workers stay under PostgreSQL's default of 100 connections
+        engine = create_engine(parsed, pool_size=20, max_overflow=20, pool_timeout=30)
     upgrade(engine)
     return engine
 
@@ -102,6 +112,9 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+    # in WAL mode NORMAL waits for the disk at checkpoints only, not at every commit: a killed
+    # process loses nothing committed (the OS has the WAL), a power cut may lose the last commits
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 

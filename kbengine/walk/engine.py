@@ -220,6 +220,11 @@ class Walk:
         self.notes.append(Note(text, self.state.tree, self.state.node, at))
         self._report(events.Note(at=at, text=text, tree=self.state.tree, node=self.state.node))
 
+    def opened(self, article_id: str, at: str | None = None) -> None:
+        """Record that the agent read an article at this step (for the content report's reuse)."""
+        self._report(events.ArticleOpened(at=at or self.clock(), article=article_id, tree=self.state.tree,
+                                          node=self.state.node))
+
     def abandon(self, at: str | None = None) -> State:
         """Stop without an outcome (the caller hung up, the problem went away)."""
         if self.ended:

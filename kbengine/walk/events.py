@@ -127,8 +127,19 @@ class Resume(Event):
     ticket: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleOpened(Event):
+    """The agent opened an article during the walk: the step's own, or one found by searching.
+    It changes nothing in the walk; the content report counts it as the article's use."""
+
+    name: ClassVar[str] = "article_opened"
+    article: str
+    tree: str = ""
+    node: str = ""
+
+
 KINDS: dict[str, type[Event]] = {kind.name: kind for kind in (
-    Start, Answer, Done, Input, Back, Restart, Note, Abandon, Resume)}
+    Start, Answer, Done, Input, Back, Restart, Note, Abandon, Resume, ArticleOpened)}
 STEPS = (Answer, Done, Input)  # the agent's own actions at a step
 _RENAMED = {"input": "name"}  # a field whose name on disk differs (an input's name)
 

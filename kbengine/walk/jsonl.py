@@ -19,6 +19,7 @@ from kbengine.walk.store import (
     Session,
     SessionError,
     SessionLocked,
+    SessionMissing,
     SessionStore,
     candidate_ids,
     locked_message,
@@ -129,7 +130,7 @@ class JsonlStore(SessionStore):
         try:
             text = path.read_text("utf-8", errors="replace")
         except FileNotFoundError:
-            raise SessionError(f"there is no session '{session_id}' in {self.folder}") from None
+            raise SessionMissing(f"there is no session '{session_id}' in {self.folder}") from None
         except OSError as error:
             raise SessionError(f"cannot read {path}: {error.strerror}") from None
         return read_lines(session_id, text, str(path))

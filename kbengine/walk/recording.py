@@ -33,22 +33,36 @@ def open_sessions(kb: KBOutline, database: str | None = None) -> SessionStore:
 
 @dataclass
 class RecordedWalk:
-    """A walk whose every action is appended to its session, held for writing until `close`."""
+    """A walk whose every action is appended to its session, held for writing until `close`; or,
+    rebuilt from a session already read (`rebuild_walk`), whose actions wait for `save`."""
 
     kb: KBOutline
     walk: Walk
     store: SessionStore
     session_id: str
-    holder: Holder | None  # None: opened only to be shown; actions are refused
+    holder: Holder | None  # None: opened only to be shown; actions are refused (unless kept for `save`)
     warnings: list[str] = field(default_factory=list)
+    known: Session | None = None  # the record as read, when the walk was rebuilt from it
+    pending: list[Event] | None = None  # actions not yet written: `save` writes them in one go
 
     @property
     def location(self) -> str:
         return self.store.location(self.session_id)
 
     def session(self) -> Session:
-        """The record read back, as `kb sessions` sees it."""
+        """The record, as `kb sessions` sees it: read back, or as read with the actions saved since."""
+        if self.known is not None and not self.pending:
+            return self.known
         return self.store.read(self.session_id)
+
+    def save(self) -> None:
+        """Write the actions kept since the walk was rebuilt, all in one write: SessionMoved when
+        another request wrote to the session since it was read, SessionLocked when a walk holds it."""
+        if self.known is None or self.pending is None:
+            raise SessionError(f"session {self.session_id} was not rebuilt to be saved in one go")
+        if self.pending:
+            self.known = self.store.record(self.known, self.pending, self.holder)
+            self.pending = []
 
     def handover_text(self) -> str:
         return handover_markdown(handover(self.session()))
@@ -59,14 +73,18 @@ class RecordedWalk:
             self.store.unlock(self.session_id, self.holder)
 
     def _append(self, event: Event) -> None:
+        if self.pending is not None:
+            self.pending.append(event)
+            return
         if self.holder is None:
             raise SessionError(f"session {self.session_id} was opened to be shown, not to be walked")
         self.store.append(self.session_id, event)
 
 
 def start_walk(kb: KBOutline, store: SessionStore, tree_id: str, ticket: str | None = None, *,
-               agent: str | None = None) -> RecordedWalk:
-    """A new walk of `tree_id` with a new session; WalkError for an unknown tree."""
+               agent: str | None = None, hold: bool = True) -> RecordedWalk:
+    """A new walk of `tree_id` with a new session; WalkError for an unknown tree. Without `hold`
+    (a server, which writes each step in one go) the session is not held and the walk only shown."""
     if tree_id not in kb.trees:
         raise WalkError(f"there is no tree '{tree_id}'; the trees are: {', '.join(sorted(kb.trees))}",
                         sorted(kb.trees))
@@ -77,6 +95,8 @@ def start_walk(kb: KBOutline, store: SessionStore, tree_id: str, ticket: str | N
         at=walk.started_at, session=new_session_id(), tree=tree_id, tree_title=tree.title,
         tree_hash=tree.content_hash, ticket=ticket or "", agent=holder.agent, kb_root=str(kb.root),
         kb_title=kb.config.title, arrival=walk.start_arrival()))
+    if not hold:
+        return RecordedWalk(kb, walk, store, session_id, None)
     store.lock(session_id, holder)
     recorded = RecordedWalk(kb, walk, store, session_id, holder)
     walk.listener = recorded._append
@@ -90,21 +110,35 @@ def open_walk(kb: KBOutline, store: SessionStore, session_id: str, *, agent: str
 
     A front end that serves one action per request opens, acts and closes; nothing is recorded
     for opening. An ended walk opens too: its state and hand-over can be shown."""
-    session_id = store.load(session_id).id
+    session = store.load(session_id)
+    if not hold:
+        recorded = _rebuilt(kb, store, session, None)
+        recorded.known = session
+        return recorded
     holder = Holder.here(agent)
-    if hold:
-        store.lock(session_id, holder)
+    store.lock(session.id, holder)
     try:
-        session = store.read(session_id)  # read again: the last holder may have written since
-        tree = kb.trees.get(session.tree)
-        if tree is None:
-            raise SessionError(f"session {session.id} walked tree '{session.tree}', "
-                               "which is no longer in this KB")
-        walk, problems = replay(kb.trees, session.tree, session.events)
+        # read again: the last holder may have written since
+        return _rebuilt(kb, store, store.read(session.id), holder)
     except BaseException:
-        if hold:
-            store.unlock(session_id, holder)
+        store.unlock(session.id, holder)
         raise
+
+
+def rebuild_walk(kb: KBOutline, store: SessionStore, session: Session) -> RecordedWalk:
+    """The walk of a session already read, to take actions that `save` then writes in one go
+    (how a server serves a step: one read, one write, no hold in between)."""
+    recorded = _rebuilt(kb, store, session, None)
+    recorded.known, recorded.pending = session, []
+    return recorded
+
+
+def _rebuilt(kb: KBOutline, store: SessionStore, session: Session, holder: Holder | None) -> RecordedWalk:
+    tree = kb.trees.get(session.tree)
+    if tree is None:
+        raise SessionError(f"session {session.id} walked tree '{session.tree}', "
+                           "which is no longer in this KB")
+    walk, problems = replay(kb.trees, session.tree, session.events)
     warnings = []
     hashes = [h for h in (getattr(e, "tree_hash", "") for e in session.events) if h]
     if hashes and hashes[-1] != tree.content_hash:
@@ -114,7 +148,7 @@ def open_walk(kb: KBOutline, store: SessionStore, session_id: str, *, agent: str
     if session.damaged:
         warnings.append(f"{session.damaged} damaged line{'s' * (session.damaged != 1)} in the record "
                         "(cut short by a crash) left out")
-    recorded = RecordedWalk(kb, walk, store, session.id, holder if hold else None, warnings)
+    recorded = RecordedWalk(kb, walk, store, session.id, holder, warnings)
     walk.listener = recorded._append
     return recorded
 

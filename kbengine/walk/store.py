@@ -16,7 +16,7 @@ import re
 import secrets
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,14 @@ class SessionError(Exception):
 
 class SessionLocked(SessionError):
     """The session is held by another walk; it can still be read."""
+
+
+class SessionMissing(SessionError):
+    """There is no session with this id."""
+
+
+class SessionMoved(SessionError):
+    """The session has events its writer had not read: another request wrote first; read it again."""
 
 
 @dataclass
@@ -103,6 +111,10 @@ class Session:
     def event_data(self) -> list[dict[str, Any]]:
         return [event_data(event) for event in self.events]
 
+    def extended(self, events: Iterable[Event]) -> Session:
+        """This session with more events after its own (as written by `SessionStore.record`)."""
+        return Session(self.id, [*self.events, *events], self.location, self.damaged)
+
 
 @dataclass(frozen=True, slots=True)
 class Holder:
@@ -157,6 +169,26 @@ class SessionStore(ABC):
     def append(self, session_id: str, event: Event) -> None:
         """Add one event, durable when this returns."""
 
+    def record(self, session: Session, events: Sequence[Event], holder: Holder | None = None) -> Session:
+        """Add `events` after those of `session` as it was read, all or none, and return the session
+        with them: how a server writes a step in one go. SessionMoved when the session has events
+        since (another request wrote first), SessionLocked when another walk than `holder` holds it.
+
+        This version holds the session while it checks and appends; a database does it in one
+        transaction (sqlstore.py)."""
+        own = holder or Holder.here()
+        if holder is None:
+            self.lock(session.id, own)
+        try:
+            if holder is None and len(self.read(session.id).events) != len(session.events):
+                raise SessionMoved(f"session {session.id} was written by another request; read it again")
+            for event in events:
+                self.append(session.id, event)
+        finally:
+            if holder is None:
+                self.unlock(session.id, own)
+        return session.extended(events)
+
     @abstractmethod
     def lock(self, session_id: str, holder: Holder) -> None:
         """Hold the session for writing; SessionLocked naming the holder when another walk has it."""
@@ -177,7 +209,12 @@ class SessionStore(ABC):
 
     @abstractmethod
     def read(self, session_id: str) -> Session:
-        """The session with exactly this id; SessionError when it is missing or unreadable."""
+        """The session with exactly this id; SessionMissing when there is none, SessionError when it
+        is unreadable."""
+
+    def matching(self, prefix: str) -> list[str]:
+        """The ids that start with `prefix`, in order."""
+        return [i for i in self.ids() if i.startswith(prefix)]
 
     def sessions(self, ids: Iterable[str] | None = None, damaged: Damaged | None = None) -> Iterator[Session]:
         """Every readable session (or those of `ids`), oldest first; an unreadable one is skipped and
@@ -202,16 +239,17 @@ class SessionStore(ABC):
         """The session with this id, or the only one whose id starts with it."""
         if not _ID.match(session_id):
             raise SessionError(f"'{session_id}' is not a session id")
-        ids = self.ids()
-        if session_id in ids:
-            return self.read(session_id)
-        found = [i for i in ids if i.startswith(session_id)]
+        try:
+            return self.read(session_id)  # the whole id, as a server or a script gives it
+        except SessionMissing:
+            pass
+        found = self.matching(session_id)
         if len(found) == 1:
             return self.read(found[0])
         if found:
             raise SessionError(f"'{session_id}' matches {len(found)} sessions: "
                                f"{', '.join(found[:5])}; give more of the id")
-        raise SessionError(f"there is no session '{session_id}' in {self.url} (see kb sessions list)")
+        raise SessionMissing(f"there is no session '{session_id}' in {self.url} (see kb sessions list)")
 
     def list_sessions(self, *, tree: str | None = None, outcome: str | None = None,
                       since: datetime | None = None, ticket: str | None = None,
@@ -235,14 +273,15 @@ class SessionStore(ABC):
     def add(self, session: Session) -> int:
         """Copy a session from another store; events it already has are not added again.
         Returns how many events were added (0 when it was there in full)."""
-        if session.id in self.ids():
-            have = len(self.read(session.id).events)
-        else:
+        try:
+            here = self.read(session.id)
+        except SessionMissing:
             if self.create(replace(session.start, session=session.id)) != session.id:
-                raise SessionError(f"session {session.id} could not be copied under its own id")
-            have = 1
-        for event in session.events[have:]:
-            self.append(session.id, event)
+                raise SessionError(f"session {session.id} could not be copied under its own id") from None
+            here = self.read(session.id)
+        have = len(here.events)
+        if have < len(session.events):
+            self.record(here, session.events[have:])
         return max(len(session.events) - have, 0)
 
 

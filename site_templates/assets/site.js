@@ -60,10 +60,29 @@
     document.addEventListener("click", function (event) { if (!form.contains(event.target)) hide(); });
   });
 
+  /* searches that find nothing go to the writers (kb report content), only when kb.yaml has server_url;
+     sent once the reader has stopped typing, without anything else about them */
+  var feedbackUrl = document.body.getAttribute("data-feedback");
+  var quiet = null;
+  function reportNothingFound(term) {
+    if (!feedbackUrl || !navigator.sendBeacon) return;
+    clearTimeout(quiet);
+    quiet = setTimeout(function () {
+      term = (term || "").trim();
+      if (term.length < 3) return;
+      loadPagefind().then(function (pf) { return pf.search(term); }).then(function (found) {
+        if (found && found.results.length === 0) {
+          navigator.sendBeacon(feedbackUrl, new URLSearchParams({ kind: "search", query: term }));
+        }
+      }).catch(function () { /* no search index: nothing to report */ });
+    }, 2000);
+  }
+
   var searchUi = document.getElementById("search-ui");
   if (searchUi && window.PagefindUI) {
     var ui = new window.PagefindUI({ element: "#search-ui", showSubResults: true, showImages: false,
-      baseUrl: base, bundlePath: base + "pagefind/", autofocus: true });
+      baseUrl: base, bundlePath: base + "pagefind/", autofocus: true,
+      processTerm: function (term) { reportNothingFound(term); return term; } });
     var query = new URLSearchParams(location.search).get("q");
     if (query) ui.triggerSearch(query);
   }
