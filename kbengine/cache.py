@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import pickle
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbengine import __version__ as release
 from kbengine.kb import CACHE_DIR, KBOutline, KnowledgeBase
+from kbengine.layout import cache_key as cache_key  # re-exported: the compiler imports it from here
 from kbengine.model import Article
 
 if TYPE_CHECKING:  # unpickling the graph imports networkx; a warm outline does not need it
@@ -24,14 +23,6 @@ if TYPE_CHECKING:  # unpickling the graph imports networkx; a warm outline does 
 _OUTLINE_FILE = "compiled.pickle"
 _CONTENT_FILE = "content-{fingerprint}.pickle"
 _PARSED_FILE = "parsed.pickle"
-
-
-@cache
-def cache_key() -> str:
-    """The release plus the newest module time, so a changed kbengine never reads an old cache."""
-    package = Path(__file__).parent
-    newest = max(p.stat().st_mtime_ns for p in [*package.rglob("*.py"), *package.glob("schemas/*.json")])
-    return f"{release}-{newest}"
 
 
 def _read(path: Path) -> Any:

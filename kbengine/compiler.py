@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kbengine.cache import CompileCache, cache_key
 from kbengine.check.registry import diagnostic
 from kbengine.kb import CONFIG_FILE, KBOutline, KnowledgeBase
+from kbengine.layout import find_root as find_root  # re-exported: where it always was
 from kbengine.model import Article, Config, Diagnostic, Tree
 from kbengine.read.slugs import slugify
 from kbengine.read.sources import contained, content_hash, load_article, load_config, load_tree
@@ -27,18 +28,6 @@ if TYPE_CHECKING:  # the graph (networkx) and the checks load only when a compil
 _SNIPPET_FOLDERS = {"includes", "_includes", "snippets"}  # DocFX/Jekyll partials, not articles
 Progress = Callable[[int, int], None]
 Loader = Callable[[str, bytes], tuple[Any, list[Diagnostic]]]  # a file's parse and its diagnostics
-
-
-def find_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` holding kb.yaml (or else articles/ or trees/)."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    for folder in (start, *start.parents):
-        if (folder / "articles").is_dir() or (folder / "trees").is_dir():
-            return folder
-    return None
 
 
 def discover(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:

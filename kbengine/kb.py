@@ -16,8 +16,8 @@ from kbengine.model import Article, Config, Diagnostic, Tree
 if TYPE_CHECKING:  # networkx loads with the graph, not with every KB
     from kbengine.graph import KBGraph
 
-CONFIG_FILE = "kb.yaml"
-CACHE_DIR = ".kb"  # the build cache; always safe to delete
+from kbengine.layout import CACHE_DIR as CACHE_DIR  # re-exported: many modules import them from here
+from kbengine.layout import CONFIG_FILE as CONFIG_FILE
 
 
 @dataclass

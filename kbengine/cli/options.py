@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from kbengine.compiler import compile_outline, find_root, load_content
-from kbengine.kb import KBOutline, KnowledgeBase
-from kbengine.services.errors import UnknownItem, similar_ids
+from kbengine.layout import find_root
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # `kb search` on an unchanged KB loads neither the compiler nor the model
+    from kbengine.kb import KBOutline, KnowledgeBase
+    from kbengine.services.errors import UnknownItem
     from kbengine.walk.store import SessionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,11 +57,15 @@ def resolve_root(root: Path | None) -> Path:
 
 def open_kb(root: Path | None, *, use_cache: bool = True) -> KnowledgeBase:
     """Compile the KB (from cache when unchanged), with a progress bar on a terminal only."""
+    from kbengine.compiler import load_content
+
     return load_content(open_outline(root, use_cache=use_cache))
 
 
 def open_outline(root: Path | None, *, use_cache: bool = True) -> KBOutline:
     """As open_kb, without reading the articles and graph of an unchanged KB."""
+    from kbengine.compiler import compile_outline
+
     folder = resolve_root(root)
     if not sys.stderr.isatty():
         return compile_outline(folder, use_cache=use_cache)
@@ -100,6 +104,8 @@ def prepare_search(kb: KnowledgeBase) -> None:
 def close_ids(item_id: str, known: Iterable[str]) -> str:
     """' Did you mean: a, b?' for known ids that contain or resemble the one typed, else a
     pointer to search."""
+    from kbengine.services.errors import similar_ids
+
     close = similar_ids(item_id, known)
     return f" Did you mean: {', '.join(close)}?" if close else " Try `kb search WORDS`."
 

@@ -48,6 +48,7 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
         raise ValueError(f"kind must be None, 'article' or 'tree', not {kind!r}")
     if audience not in (None, *AUDIENCES):
         raise ValueError(f"audience must be None, 'public' or 'internal', not {audience!r}")
+    _load_whoosh()
     from kbengine.search.store import repaired_index, shared_index  # Whoosh loads only when a search runs
 
     filters: dict[str, Any] = {"kind": kind, "lang": lang, "tags": tuple(tags), "audience": audience,
@@ -66,6 +67,30 @@ def search(kb: KnowledgeBase, query: str, *, kind: str | None = None, lang: str 
     return SearchResults(query, hits, found.total, found.suggestion)
 
 
+def _load_whoosh() -> None:
+    """Import whoosh the first time a search needs it, without urllib.request: whoosh.compat
+    imports it (with http.client, email and ssl, a tenth of a whole `kb search`) only for a
+    download helper kbengine never calls, so it gets a stand-in that imports it on use."""
+    if "whoosh.compat" in sys.modules or "urllib.request" in sys.modules:
+        return
+    import urllib
+
+    def urlretrieve(*args: Any, **kwargs: Any) -> Any:
+        import urllib.request
+
+        return urllib.request.urlretrieve(*args, **kwargs)
+
+    stand_in = types.ModuleType("urllib.request")
+    stand_in.urlretrieve = urlretrieve  # type: ignore[attr-defined]
+    sys.modules["urllib.request"] = stand_in
+    try:
+        import whoosh.compat  # noqa: F401
+    finally:
+        del sys.modules["urllib.request"]  # the next `import urllib.request` loads the real one
+        if getattr(urllib, "request", None) is stand_in:
+            del urllib.request
+
+
 def _hit(shown: dict[str, Any], score: float, snippet: str) -> SearchHit:
     return SearchHit(shown["kind"], shown["id"], shown["title"], shown["summary"], shown["path"],
                      shown["lang"], score, snippet, shown["category"], tuple(shown["tags"]),
@@ -78,6 +103,7 @@ def search_unchanged(root: Path, stamp: str, query: str, *, kind: str | None = N
                      usage: Usage | None = None) -> SearchResults | None:
     """search() on the index of the KB at `root` without compiling the KB, when the index was made
     from exactly the files of `stamp` (see source_stamp); None when anything changed."""
+    _load_whoosh()
     from kbengine.search.store import open_unchanged
 
     index = open_unchanged(root, stamp)
@@ -101,7 +127,7 @@ def learned_usage(root: Path) -> Usage | None:
     None when there are no sessions to learn from."""
     import os
 
-    from kbengine.kb import CACHE_DIR, CONFIG_FILE
+    from kbengine.layout import CACHE_DIR, CONFIG_FILE
 
     try:  # reading (and validating) kb.yaml costs more than a search: only when it names a store
         named = "sessions:" in (root / CONFIG_FILE).read_text("utf-8", errors="replace")
@@ -142,6 +168,7 @@ def _default_sessions_folder(root: Path) -> Path:
 
 def source_stamp(root: Path) -> str:
     """A digest of the KB's files (names, sizes, times) and kbengine's version."""
+    _load_whoosh()
     from kbengine.search.store import source_stamp as stamp_of
 
     return stamp_of(root)
@@ -149,6 +176,7 @@ def source_stamp(root: Path) -> str:
 
 def record_sources(kb: KnowledgeBase, stamp: str) -> None:
     """After a search of `kb`: the next search_unchanged with `stamp` may skip the compile."""
+    _load_whoosh()
     from kbengine.search.store import record_sources as record
 
     record(kb, stamp)

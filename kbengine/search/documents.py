@@ -21,11 +21,13 @@ from whoosh.analysis import (
 from whoosh.lang import NoStemmer, NoStopWords
 from whoosh.support.charset import accent_map
 
-from kbengine.model import Article, Tree
 from kbengine.search.words import COMPOUNDING, CodePartsFilter, compound_words
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a search of an unchanged KB does not load the model
+    from typing_extensions import TypeIs
+
     from kbengine.kb import KnowledgeBase
+    from kbengine.model import Article, Tree
 
 SCHEMA_VERSION = 5  # bump when the fields or the analysis change: forces a full rebuild
 
@@ -134,6 +136,12 @@ def doc_hash(kind: str, item: Article | Tree) -> str:
     return hashlib.blake2b(basis.encode(), digest_size=12).hexdigest()
 
 
+def _is_tree(item: Article | Tree) -> TypeIs[Tree]:
+    from kbengine.model import Tree
+
+    return isinstance(item, Tree)
+
+
 def _tree_texts(tree: Tree) -> tuple[str, str]:
     """(public, internal) text of a tree's steps: prompts, Markdown texts and answer labels."""
     public: list[str] = []
@@ -150,8 +158,8 @@ def document_texts(item: Article | Tree) -> dict[str, str]:
 
 
 def _short_texts(item: Article | Tree) -> dict[str, str]:
-    symptoms = "; ".join(item.symptoms) if isinstance(item, Tree) else ""
-    headings = "" if isinstance(item, Tree) else "; ".join(h.text for h in item.headings)
+    symptoms = "; ".join(item.symptoms) if _is_tree(item) else ""
+    headings = "" if _is_tree(item) else "; ".join(h.text for h in item.headings)
     keywords = " ".join([*item.tags, item.category, item.id.replace("-", " ").replace("/", " ")])
     return {"title": item.title, "summary": item.summary, "symptoms": symptoms,
             "headings": headings, "keywords": keywords}
@@ -159,7 +167,7 @@ def _short_texts(item: Article | Tree) -> dict[str, str]:
 
 def _long_texts(item: Article | Tree) -> dict[str, str]:
     """Body and internal text."""
-    if isinstance(item, Tree):
+    if _is_tree(item):
         body, internal = _tree_texts(item)
     else:
         body, internal = plain_text(item.body), ""

@@ -22,14 +22,12 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh.filedb.filestore import RamStorage
 from whoosh.index import FileIndex, LockError, create_in, open_dir
 
-from kbengine.cache import cache_key
-from kbengine.kb import CACHE_DIR, CONFIG_FILE, KnowledgeBase
-from kbengine.model import Article, Tree
+from kbengine.layout import CACHE_DIR, CONFIG_FILE, cache_key
 from kbengine.search import ranking
 from kbengine.search.documents import (
     SCHEMA_VERSION,
@@ -48,6 +46,10 @@ from kbengine.search.usage import Usage
 from kbengine.search.usage import query_words as usage_words
 from kbengine.search.words import COMPOUNDING, abbreviations, vocabulary
 
+if TYPE_CHECKING:  # a search of an unchanged KB loads neither the compiler nor the model
+    from kbengine.kb import KnowledgeBase
+    from kbengine.model import Article, Tree
+
 log = logging.getLogger("kbengine")
 
 INDEX_DIR = "index"
@@ -58,6 +60,8 @@ TITLE_COVER, TITLE_PHRASE = 1.0, 1.0  # see ranking.boost_titles; tuned like COO
 COORDINATION = 1.5  # see ranking.rank_words; tuned on the tune half of benchmarks/relevance
 # A full build analyses documents in this many processes, each writing its own segment (no merge).
 BUILD_PROCESSES = max(1, min(4, os.cpu_count() or 1))
+# Segments are written as separate files, not one compound file: whoosh copies each part of a
+# compound file into memory when a search opens it (tens of milliseconds on the corpus).
 _LEFTOVER_AGE = 600  # seconds after which an aside folder is a killed run's leftover
 
 
@@ -177,7 +181,7 @@ def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
         return ix
     try:
         ix = create_in(str(aside), schema)
-        writer = ix.writer(procs=BUILD_PROCESSES, limitmb=256, multisegment=True)
+        writer = ix.writer(procs=BUILD_PROCESSES, limitmb=256, multisegment=True, compound=False)
         mined: dict[tuple[str, str], int] = {}
         _fill(writer, documents, mined)
         writer.commit()
@@ -216,7 +220,7 @@ def _catch_up(ix: FileIndex, kb: KnowledgeBase, languages: list[str],
     """Re-index the documents whose hash changed, add new ones and delete removed ones; the
     abbreviations they define are added to `mined` (a full rebuild forgets removed ones)."""
     wanted = {f"{kind}:{item.id}": (kind, item) for kind, item in indexed_items(kb)}
-    writer = ix.writer(timeout=_LOCK_WAIT)
+    writer = ix.writer(timeout=_LOCK_WAIT, compound=False)
     try:
         stored = {fields_["key"]: fields_.get("hash") for _, fields_ in writer.reader().iter_docs()}
         removed = [key for key in stored if key not in wanted]

@@ -8,7 +8,7 @@ from typing import Any
 
 from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Node, Tree
-from kbengine.search import KINDS, QueryError, search
+from kbengine.search import KINDS, QueryError, learned_usage, search
 from kbengine.server.auth import Caller
 from kbengine.server.errors import NotFound, Unprocessable
 from kbengine.site.i18n import translations
@@ -62,7 +62,8 @@ def search_hits(kb: KnowledgeBase, caller: Caller, query: str, *, kind: str | No
     if not query.strip():
         raise Unprocessable("give some words to search for: ?q=printer+offline")
     try:
-        results = search(kb, query, kind=kind, lang=lang, audience=caller.audience, limit=limit)
+        results = search(kb, query, kind=kind, lang=lang, audience=caller.audience, limit=limit,
+                         usage=learned_usage(kb.root))  # what answered before, as `kb search` does
     except QueryError as error:
         raise Unprocessable(str(error)) from None
     return results.as_dict()
