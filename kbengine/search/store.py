@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from whoosh.filedb.filestore import RamStorage
-from whoosh.index import FileIndex, LockError, create_in, open_dir
+from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.index import FileIndex, LockError, open_dir
 
 from kbengine.layout import CACHE_DIR, CONFIG_FILE, cache_key
 from kbengine.search import ranking
+from kbengine.search.building import build_index, count_abbreviations
 from kbengine.search.documents import (
     SCHEMA_VERSION,
     as_document,
@@ -44,7 +45,7 @@ from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
 from kbengine.search.usage import Usage
 from kbengine.search.usage import query_words as usage_words
-from kbengine.search.words import COMPOUNDING, abbreviations, vocabulary
+from kbengine.search.words import COMPOUNDING, vocabulary
 
 if TYPE_CHECKING:  # a search of an unchanged KB loads neither the compiler nor the model
     from kbengine.kb import KnowledgeBase
@@ -58,7 +59,7 @@ _LOCK_WAIT = 5.0  # seconds to wait for another kb that is updating the same ind
 RERANKED = 30  # the best documents of a word query that titles may re-order
 TITLE_COVER, TITLE_PHRASE = 1.0, 1.0  # see ranking.boost_titles; tuned like COORDINATION
 COORDINATION = 1.5  # see ranking.rank_words; tuned on the tune half of benchmarks/relevance
-# A full build analyses documents in this many processes, each writing its own segment (no merge).
+# A full build shares the documents between this many processes, each writing its own segment.
 BUILD_PROCESSES = max(1, min(4, os.cpu_count() or 1))
 # Segments are written as separate files, not one compound file: whoosh copies each part of a
 # compound file into memory when a search opens it (tens of milliseconds on the corpus).
@@ -120,10 +121,7 @@ def _fill(writer: Any, documents: Iterable[dict[str, Any]], mined: dict[tuple[st
     """Add the documents; the abbreviations their texts define are counted into `mined`."""
     count = 0
     for document in documents:
-        shown = document.get("shown") or {}
-        for text in (shown.get("title", ""), shown.get("summary", ""), shown.get("body", "")):
-            for pair in abbreviations(text):
-                mined[pair] = mined.get(pair, 0) + 1
+        count_abbreviations(document, mined)
         writer.update_document(**document)
         count += 1
     return count
@@ -165,7 +163,10 @@ def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
     schema = build_schema(languages)
     items = list(indexed_items(kb))
     known = _kb_words(items, languages)
-    documents = (as_document(kind, item, languages, known) for kind, item in items)
+
+    def document_of(pair: tuple[str, Article | Tree]) -> dict[str, Any]:
+        return as_document(*pair, languages, known)
+
     folder = index_folder(kb.root)
     try:
         folder.parent.mkdir(exist_ok=True)
@@ -174,23 +175,22 @@ def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
     except OSError as error:
         log.warning("kb: cannot write the search index in %s (%s); searching from memory",
                     folder, error.strerror or error)
-        ix = RamStorage().create_index(schema)
-        writer = ix.writer()
-        _fill(writer, documents, {})
-        writer.commit()
+        ix, _ = build_index(RamStorage(), schema, items, document_of)
         return ix
     try:
-        ix = create_in(str(aside), schema)
-        writer = ix.writer(procs=BUILD_PROCESSES, limitmb=256, multisegment=True, compound=False)
-        mined: dict[tuple[str, str], int] = {}
-        _fill(writer, documents, mined)
-        writer.commit()
+        _, mined = build_index(FileStorage(str(aside)), schema, items, document_of,
+                               processes=BUILD_PROCESSES, size=_text_size)
         _write_meta(aside, schema_id(languages), kb.fingerprint, _mined_list(mined))
         _swap_in(aside, folder)
     finally:
         if aside.exists():
             shutil.rmtree(aside, ignore_errors=True)
     return open_dir(str(folder))
+
+
+def _text_size(pair: tuple[str, Article | Tree]) -> int:
+    """About how much work a document is to index (for sharing a build between processes)."""
+    return 500 + len(getattr(pair[1], "body", "") or "")
 
 
 def _kb_words(items: list[tuple[str, Article | Tree]], languages: list[str]) -> Callable[[str], bool] | None:

@@ -86,13 +86,37 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
 
 _SMALL = frozenset({"of", "the", "and", "for", "on", "a", "an", "in", "to", "van", "de", "het", "en", "voor"})
 _DEFINED = re.compile(r"((?:[\w'’-]+\s+){1,7}?[\w'’-]+)\s+\((\.?[A-Za-z][A-Za-z0-9]{1,7})\)")
+# Where a definition can end, and (read backwards from its bracket) how far back it can start:
+# _DEFINED tried from every character of a long text is slow, so it is tried near its brackets.
+_BRACKET = re.compile(r"\s\(\.?[A-Za-z][A-Za-z0-9]{1,7}\)")
+_WORDS_BACK = re.compile(r"\s+(?:[\w'’-]+(?:\s+[\w'’-]+){0,7})?\s*")
+_LOOK_BACK = 800  # characters read backwards at first
+
+
+def _definitions(text: str) -> Iterator[re.Match[str]]:
+    """What `_DEFINED.finditer(text)` finds, reading only the words before each bracket."""
+    done = 0
+    for bracket in _BRACKET.finditer(text):
+        opening = bracket.start() + 1
+        if opening <= done:
+            continue
+        start = max(done, opening - _LOOK_BACK)
+        back = _WORDS_BACK.match(text[start:opening][::-1])
+        if back is not None and back.end() == opening - start and start > done:
+            back = _WORDS_BACK.match(text[done:opening][::-1])  # longer words than read at first
+        if back is None:
+            continue
+        found = _DEFINED.search(text, opening - back.end(), bracket.end())
+        if found is not None:
+            done = found.end()
+            yield found
 
 
 def abbreviations(text: str) -> set[tuple[str, str]]:
     """(abbreviation, what it stands for) as a text defines them: "Outlook Web App (OWA)",
     "non-delivery report (NDR)", "Personal Folders file (.pst)"."""
     found: set[tuple[str, str]] = set()
-    for match in _DEFINED.finditer(text):
+    for match in _definitions(text):
         words, short = re.split(r"[\s-]+", match.group(1).strip()), match.group(2)
         if short.startswith("."):  # a file type: "Personal Folders file (.pst)"
             named: list[str] = []
