@@ -2,6 +2,7 @@
 
     python benchmarks/bench_search.py            # corpus + 10,000 synthetic articles (twice) + kb search
     python benchmarks/bench_search.py --quick    # 2,000 synthetic articles, fewer rounds
+    python benchmarks/bench_search.py --build    # full index build on the corpus: wall and CPU, beside FTS5
 
 Both engines index the same documents (title, summary, plain body) and answer the same ~50
 queries with their top 10. kbengine's figure is a whole `search` call on an open index:
@@ -15,6 +16,7 @@ law, see benchmarks/generate.py).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -183,6 +185,65 @@ def bench_corpus_processes(kb: KnowledgeBase, work: Path, runs: int) -> list[tup
     return medians
 
 
+_BUILD_PROCESS = """
+import json, os, resource, sys, time
+from pathlib import Path
+from kbengine.compiler import compile_kb
+from kbengine.search.store import open_index
+kb = compile_kb(Path(sys.argv[1]))  # from the compile cache: only the index is timed
+usage = lambda: [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+before, started = usage(), time.perf_counter()
+index, update = open_index(kb)
+wall = time.perf_counter() - started
+after = usage()
+cpu = sum(a.ru_utime - b.ru_utime + a.ru_stime - b.ru_stime for a, b in zip(after, before))
+print(json.dumps({"rebuilt": update.rebuilt, "documents": index.ix.doc_count(), "wall": wall, "cpu": cpu,
+                  "load": os.getloadavg()[0]}))
+"""
+
+
+def bench_build(root: Path, runs: int) -> list[dict[str, float]]:
+    """A full index build of the KB at `root`, `runs` times, each in a fresh process (the KB
+    compiled from its cache first): wall time, and CPU time of that process and its workers."""
+    subprocess.run([sys.executable, "-c", _BUILD_PROCESS, str(root)], capture_output=True, check=True)
+    measured = []
+    for _ in range(runs):
+        shutil.rmtree(index_folder(root), ignore_errors=True)
+        done = subprocess.run([sys.executable, "-c", _BUILD_PROCESS, str(root)], capture_output=True,
+                              check=True, text=True)
+        measured.append(json.loads(done.stdout))
+    return measured
+
+
+def bench_fts5_build(kb: KnowledgeBase, work: Path, runs: int) -> list[dict[str, float]]:
+    """SQLite FTS5 (porter) indexing the same texts: wall and CPU time of the inserts and commit."""
+    rows = [(f"article:{a.id}", a.title, a.summary, plain_text(a.body)) for a in kb.articles.values()]
+    rows += [(f"tree:{t.id}", t.title, t.summary, " ".join(t.symptoms)) for t in kb.trees.values()]
+    measured = []
+    for _ in range(runs):
+        path = work / "fts5-build.sqlite"
+        path.unlink(missing_ok=True)
+        cpu, started = time.process_time(), time.perf_counter()
+        db = sqlite3.connect(path)
+        db.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, title, summary, body, "
+                   "tokenize='porter')")
+        db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)", rows)
+        db.commit()
+        db.close()
+        measured.append({"documents": len(rows), "wall": time.perf_counter() - started,
+                         "cpu": time.process_time() - cpu, "load": os.getloadavg()[0]})
+    return measured
+
+
+def build_line(name: str, measured: list[dict[str, float]]) -> str:
+    wall = statistics.median(run["wall"] for run in measured)
+    cpu = statistics.median(run["cpu"] for run in measured)
+    documents = measured[0]["documents"]
+    loads = sorted(run["load"] for run in measured)
+    return (f"| {name} | {documents:,} | {wall:.2f} s | {cpu:.2f} s | {documents / wall:,.0f} | "
+            f"{documents / cpu:,.0f} | {loads[0]:.1f}-{loads[-1]:.1f} |")
+
+
 def row(name: str, engine: str, figures: dict[str, float]) -> str:
     return (f"| {name} | {engine} | {figures['docs']:,} | {figures['build_s']:.1f} s | "
             f"{figures['docs_per_s']:,.0f} | {figures['p50_ms']:.1f} ms | {figures['p95_ms']:.1f} ms |")
@@ -193,7 +254,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 synthetic articles, fewer rounds")
     parser.add_argument("--processes", action="store_true",
                         help="only the whole-process figures on the corpus: kb search beside FTS5")
+    parser.add_argument("--build", action="store_true",
+                        help="only the full index build on the corpus (medians of --runs), beside FTS5")
+    parser.add_argument("--runs", type=int, default=5, help="runs of --build (default 5)")
     args = parser.parse_args()
+    if args.build:
+        with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
+            root = corpus_kb(Path(folder))
+            kb = compile_kb(root)
+            lines = ["| engine | documents | build wall | build CPU (all processes) | docs/s wall | "
+                     "docs per CPU-second | load |", "|---|---:|---:|---:|---:|---:|---:|",
+                     build_line("kbengine (Whoosh)", bench_build(root, args.runs)),
+                     build_line("SQLite FTS5 porter", bench_fts5_build(kb, Path(folder), args.runs))]
+        print(f"Full index build of the corpus, medians of {args.runs} ({os.cpu_count()} cores):\n")
+        print("\n".join(lines))
+        return
     if args.processes:
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
             kb = compile_kb(corpus_kb(Path(folder)))

@@ -82,12 +82,14 @@ def contents(ix: Any) -> dict[str, Any]:
                 found["lengths"][name] = (reader.field_length(name),
                                           {keys[n]: reader.doc_field_length(n, name) or 0 for n in keys})
             for term in reader.lexicon(name):
-                found["terms"][(name, term)] = (reader.doc_frequency(name, term), reader.frequency(name, term))
+                found["terms"][(name, term)] = (reader.doc_frequency(name, term),
+                                                reader.frequency(name, term))
                 postings = reader.postings(name, term)
                 listed = []
                 while postings.is_active():
                     value = postings.value()
-                    decoded = [field.format.decode_frequency(value)] if field.format.supports("frequency") else []
+                    decoded = [field.format.decode_frequency(value)] \
+                        if field.format.supports("frequency") else []
                     if field.format.supports("positions"):
                         decoded.append(field.format.decode_positions(value))
                     listed.append((keys[postings.id()], postings.weight(), decoded))
@@ -97,12 +99,28 @@ def contents(ix: Any) -> dict[str, Any]:
 
 
 def term_statistics(ix: Any) -> dict[tuple[str, bytes], tuple[Any, ...]]:
-    """What a one-segment index keeps per term for skipping blocks: lengths, weights, first and last document."""
+    """What a one-segment index keeps per term for skipping blocks: lengths, weights, first and last
+    document."""
     with ix.reader() as reader:
         return {(name, term): (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
                                info.max_weight(), info.min_id(), info.max_id())
                 for name in reader.indexed_field_names() for term in reader.lexicon(name)
                 for info in [reader.term_info(name, term)]}
+
+
+def block_statistics(ix: Any) -> dict[tuple[str, bytes], list[tuple[Any, ...]]]:
+    """Each posting block's statistics, which let a search skip blocks: lengths, weight, last document."""
+    found = {}
+    with ix.reader() as reader:
+        for name in reader.indexed_field_names():
+            for term in reader.lexicon(name):
+                postings, blocks = reader.postings(name, term), []
+                while postings.is_active():
+                    blocks.append((postings.block_min_length(), postings.block_max_length(),
+                                   postings.block_max_weight(), postings.block_max_id()))
+                    postings.skip_to(postings.block_max_id() + 1)
+                found[(name, term)] = blocks
+    return found
 
 
 def assert_same_index(kb: KnowledgeBase, tmp_path: Path) -> None:
@@ -116,6 +134,7 @@ def assert_same_index(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert got["lengths"] == expected["lengths"]
     assert got["stored"] == expected["stored"]
     assert term_statistics(built) == term_statistics(reference)
+    assert block_statistics(built) == block_statistics(reference)
 
 
 def test_odd_texts_give_whooshs_terms_positions_and_weights(write_kb, tmp_path: Path) -> None:
@@ -169,7 +188,8 @@ def test_a_whole_build_leaves_only_the_index_files(bundled_root: Path, tmp_path:
 
 def test_abbreviations_are_found_as_the_plain_pattern_finds_them() -> None:
     text = ("The Outlook Web App (OWA) and a non-delivery report (NDR); " * 40
-            + "x" * 2000 + " Exchange Server 2010 Service Pack 1 (SP1) and (CU8) (.pst) Personal Folders file (.pst)")
+            + "x" * 2000 + " Exchange Server 2010 Service Pack 1 (SP1) and (CU8) (.pst)"
+            + " Personal Folders file (.pst)")
     expected = [(m.span(), m.groups()) for m in words._DEFINED.finditer(text)]
     assert [(m.span(), m.groups()) for m in words._definitions(text)] == expected
     assert {("owa", "outlook web app"), ("pst", "personal folders file")} <= words.abbreviations(text)

@@ -12,7 +12,8 @@ to whoosh.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
+from itertools import chain, count
 from typing import Any
 
 from whoosh.analysis import (
@@ -38,25 +39,24 @@ _WORDS = re.compile(r"\w+(?:\.?\w+)*")
 _ONE_WORD_FILTERS = (LowercaseFilter, CharsetFilter, StopFilter, StemFilter, CodePartsFilter)
 
 
-class WordTerms:
-    """What one analyzer makes of each distinct word: the terms it indexes, remembered."""
+class WordTerms(dict[str, tuple[bytes, ...]]):
+    """What one analyzer makes of each word: the terms it indexes (UTF-8, as the index holds
+    them, in order), worked out on first sight and remembered: `terms[word]`."""
 
     def __init__(self, filters: list[Any]) -> None:
+        super().__init__()
         self._filters = filters
         stops = [item for item in filters if isinstance(item, StopFilter)]
         # a stop filter that renumbers gives the kept terms consecutive positions
         self.renumbers = bool(stops) and stops[0].renumber
-        self.remembered: dict[str, tuple[str, ...]] = {}
 
-    def of(self, word: str) -> tuple[str, ...]:
-        terms = self.remembered.get(word)
-        if terms is None:
-            token = Token(positions=False, chars=False, removestops=True, mode="index")
-            token.text, token.boost, token.stopped = word, 1.0, False
-            stream: Any = iter((token,))
-            for item in self._filters:
-                stream = item(stream)
-            terms = self.remembered[word] = tuple(kept.text for kept in stream)  # read as yielded
+    def __missing__(self, word: str) -> tuple[bytes, ...]:
+        token = Token(positions=False, chars=False, removestops=True, mode="index")
+        token.text, token.boost, token.stopped = word, 1.0, False
+        stream: Any = iter((token,))
+        for item in self._filters:
+            stream = item(stream)
+        terms = self[word] = tuple(kept.text.encode("utf-8") for kept in stream)  # read as yielded
         return terms
 
 
@@ -75,7 +75,7 @@ def word_terms(analyzer: Any) -> WordTerms | None:
 
 class FieldAnalysis:
     """Postings of a schema's text fields, for one build: words remembered across documents,
-    lines across the fields of one document (call `next_document` between documents)."""
+    lines and analysed texts across the fields of one document (call `next_document` between)."""
 
     def __init__(self, schema: Any) -> None:
         self._fields: dict[str, tuple[WordTerms, bool, float]] = {}
@@ -91,9 +91,15 @@ class FieldAnalysis:
             if found is not None:
                 self._fields[name] = (found, kind is Positions, field.format.field_boost)
         self._lines: dict[str, list[str]] = {}
+        # (analyzer, text) -> term -> positions: a text in a field with positions and in one
+        # without (a body in `body_en` and `content_en`) is analysed once
+        self._analysed: dict[tuple[int, str], defaultdict[bytes, list[int]]] = {}
+        self._one_position: dict[int, bytes] = {}  # most terms are once in a text
+        self._counted: dict[tuple[int, float], tuple[float, bytes]] = {}
 
     def next_document(self) -> None:
         self._lines.clear()
+        self._analysed.clear()
 
     def _words(self, text: str) -> list[str]:
         words: list[str] = []
@@ -111,31 +117,47 @@ class FieldAnalysis:
         if fast is None or not isinstance(value, str):
             return field.index(value)
         terms, positioned, boost = fast
-        words = self._words(value)
         if positioned:
-            return _positions(terms, words, boost, field.format)
-        counts: dict[str, int] = {}
-        for word, times in Counter(words).items():  # each distinct word once
-            for term in terms.of(word):
-                counts[term] = counts.get(term, 0) + times
-        return [(term.encode("utf-8"), count, float(count) * boost, pack_uint(count))
-                for term, count in counts.items()]
+            return self._with_positions(terms, value, boost, field.format)
+        analysed = self._analysed.get((id(terms), value))
+        counts: dict[bytes, int]
+        if analysed is not None:
+            counts = {term: len(kept) for term, kept in analysed.items()}
+        else:
+            counts = {}
+            for word, times in Counter(self._words(value)).items():  # each distinct word once
+                for term in terms[word]:
+                    counts[term] = counts.get(term, 0) + times
+        known = self._counted
+        postings = []
+        for term, times in counts.items():
+            values = known.get((times, boost))
+            if values is None:
+                values = known[(times, boost)] = (float(times) * boost, pack_uint(times))
+            postings.append((term, times, *values))
+        return postings
 
-
-def _positions(terms: WordTerms, words: list[str], boost: float, format_: Any) -> list[Posting]:
-    found: dict[str, list[int]] = {}
-    position = -1
-    renumbers = terms.renumbers
-    remembered, of = terms.remembered, terms.of
-    for index, word in enumerate(words):
-        kept_terms = remembered.get(word)
-        for term in of(word) if kept_terms is None else kept_terms:
-            # whoosh's stop filter numbers kept terms on from the first one's word position
-            position = (index if position < 0 else position + 1) if renumbers else index
-            kept = found.get(term)
-            if kept is None:
-                found[term] = [position]
+    def _with_positions(self, terms: WordTerms, text: str, boost: float, format_: Any) -> list[Posting]:
+        words = self._words(text)
+        each = [terms[word] for word in words]
+        found: defaultdict[bytes, list[int]] = defaultdict(list)
+        if terms.renumbers:  # whoosh's stop filter numbers the kept terms on from the first one's place
+            first = next((index for index, terms_of_word in enumerate(each) if terms_of_word), 0)
+            for term, position in zip(chain.from_iterable(each), count(first)):
+                found[term].append(position)
+        else:
+            for index, terms_of_word in enumerate(each):
+                for term in terms_of_word:
+                    found[term].append(index)
+        self._analysed[(id(terms), text)] = found
+        one = self._one_position
+        postings = []
+        for term, kept in found.items():
+            if len(kept) == 1:
+                encoded = one.get(kept[0])
+                if encoded is None:
+                    encoded = one[kept[0]] = format_.encode(kept)
             else:
-                kept.append(position)
-    return [(term.encode("utf-8"), len(kept), float(len(kept)) * boost, format_.encode(kept))
-            for term, kept in found.items()]
+                encoded = format_.encode(kept)
+            postings.append((term, len(kept), float(len(kept)) * boost, encoded))
+        return postings
