@@ -246,8 +246,9 @@ class QueryReader:
         return parser
 
     def parse(self, query: str, languages: list[str], internal: bool,
-              known: Callable[[str], bool] | None = None) -> wq.Query:
-        """The whoosh query of `query`; `known` tells the KB's words, to split compound words."""
+              known: Callable[[str], bool] | None = None, forms: dict[str, str] | None = None) -> wq.Query:
+        """The whoosh query of `query`; `known` tells the KB's words, to split compound words;
+        `forms` are the other forms of its words to look for too (see word_forms)."""
         check_syntax(query)
         parser = self._parser(languages, internal, query_language_weights(query, languages))
         try:
@@ -258,8 +259,8 @@ class QueryReader:
         parsed = _narrowing(_phrases_in_named_fields(parsed))
         if known is not None and any(lang in COMPOUNDING for lang in languages):
             parsed = self._with_compound_parts(parsed, query, known)
-        if known is not None and any(lang in FORMS for lang in languages):
-            parsed = self._with_word_forms(parsed, query, known)
+        if forms:
+            parsed = self._with_word_forms(parsed, forms)
         parsed = self._with_synonyms(parsed, query)
         for leaf in parsed.leaves():
             if type(leaf) is wq.Term and isinstance(leaf.text, str) \
@@ -308,12 +309,12 @@ class QueryReader:
                                      if token.text not in typed and token.text not in found)
         return found
 
-    def _with_word_forms(self, parsed: wq.Query, query: str, known: Callable[[str], bool]) -> wq.Query:
+    @staticmethod
+    def _with_word_forms(parsed: wq.Query, forms: dict[str, str]) -> wq.Query:
         """A query of plain words with the other forms of its words added (FORM_WEIGHT), in the
         fields of the languages that have forms."""
         if type(parsed) is not wq.Or:
             return parsed
-        forms = self.word_forms(query, known)
         added = [wq.Term(leaf.fieldname, form, boost=leaf.boost * FORM_WEIGHT)
                  for leaf in parsed.subqueries
                  if type(leaf) is wq.Term and leaf.fieldname.rpartition("_")[2] in FORMS

@@ -460,16 +460,15 @@ class SearchIndex:
             def known(word: str) -> bool:
                 return ("words_public", word) in reader or ("words_other", word) in reader
 
+            forms = self.queries.word_forms(query, known)  # each counts as the typed word (forms.py)
             parsed = self.queries.parse(query, [lang] if lang else self.languages,
-                                        internal=audience != "public", known=known)
+                                        internal=audience != "public", known=known, forms=forms)
             try:
                 allowed = self._allowed_documents(searcher, (kind, lang, tuple(tags), audience, drafts))
                 if not allowed:  # (whoosh reads an empty filter as no filter at all)
                     return Found([], 0, suggest(searcher, query, public_only=audience == "public"))
                 words = ranking.word_terms(parsed, searcher.schema)
                 if words is not None:  # plain words, by far the most common query
-                    # other forms of a typed word count as that word (forms.py)
-                    forms = self.queries.word_forms(query, known)
                     concepts = self.queries.concepts(query, forms)
                     ranked, total = ranking.rank_words(searcher, words, allowed, max(limit, RERANKED),
                                                        self.norms, COORDINATION, concepts)
