@@ -1,5 +1,9 @@
-"""Other forms of a query word that a stemmer does not bring together: Dutch plurals, diminutives
-and verb forms ("cel" and "cellen", "formules" and "formule", "pijltjes" and "pijl")."""
+"""Other forms of a query word that the language's stemmer does not bring together.
+
+Dutch Snowball stems "cel" to cel but "cellen" to cell, "formule" to formul but "formules" to
+formules, and leaves diminutives ("pijltjes") and verb persons ("plakt", "geplakte") alone. The
+forms here are guesses by regular spelling rules; the search keeps only those the KB itself uses.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def _long_vowel_before(word: str) -> bool:
 
 
 def _with_en(core: str) -> str:
-    """The form with -en: plak -> plakken, selecteer -> selecteren, versie -> versies is not this."""
+    """The form with -en: plak -> plakken, selecteer -> selecteren, map -> mappen."""
     if _long_vowel_before(core):
         return core[:-2] + core[-1] + "en"
     if _short_vowel_before(core) and core[-1] not in "wxj":
@@ -61,7 +65,8 @@ def _without_diminutive(word: str) -> str | None:
 
 
 def dutch_forms(word: str) -> set[str]:
-    """Forms of a Dutch word a caller or a writer may use instead: number, diminutive, verb person."""
+    """Forms of a Dutch word a caller or a writer may use instead (number, diminutive, verb person),
+    lower case; some are not words at all, which the KB's vocabulary filters out."""
     forms: set[str] = set()
     if len(word) < _MIN_STEM:
         return forms
@@ -87,4 +92,5 @@ def dutch_forms(word: str) -> set[str]:
     return {form for form in forms if len(form) >= _MIN_STEM}
 
 
+# Languages whose query words are looked for in other forms too (English stemmers need no help).
 FORMS: dict[str, Callable[[str], set[str]]] = {"nl": dutch_forms}
