@@ -72,6 +72,14 @@ def test_another_form_of_a_dutch_word_finds_the_page_that_uses_it(write_kb) -> N
     assert ids(search(kb, "pijltjes")) == ["pijl"]
 
 
+def test_the_parts_of_an_unknown_compound_are_looked_for_in_their_other_forms(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/bron.md": "---\nlang: nl\n---\n# Citeren\n\nVermeld de bron.\n",
+        "articles/lijst.md": "---\nlang: nl\n---\n# Lijsten\n\nDe bronnen staan in een lijst.\n",
+    }))
+    assert "bron" in ids(search(kb, "bronnenlijst"))  # bronnen + lijst; bronnen -> bron
+
+
 def test_forms_of_a_word_count_as_that_word_not_as_more_words(write_kb) -> None:
     kb = compile_kb(write_kb({
         "articles/both.md": "---\nlang: nl\n---\n# Rijen\n\nEen cel, twee cellen, drie cellen.\n",

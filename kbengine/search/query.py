@@ -288,11 +288,13 @@ class QueryReader:
 
     def word_forms(self, query: str, known: Callable[[str], bool]) -> dict[str, str]:
         """Analysed form -> the analysed query word it is a form of: the forms of the query's words
-        (forms.py) that the KB uses and that its stemmer does not already bring together."""
+        and of the parts of its unknown compounds (forms.py) that the KB uses and that its stemmer
+        does not already bring together."""
         found: dict[str, str] = {}
         if not _PLAIN_QUERY.fullmatch(query.strip()):
             return found
         words = {word.lower() for word in _WORDS.findall(query)}
+        words.update(compound_words(query, known, unknown_only=True))  # bronnenlijst: bronnen -> bron
         for lang in self.languages:
             field = f"content_{lang}"
             if lang not in FORMS or field not in self.schema:
