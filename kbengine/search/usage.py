@@ -2,18 +2,21 @@
 
 What the session store says is read through one function, `answered_queries`: a walk whose
 start event has the `query` the agent searched with and that ended `solved` answered that query
-with its tree. The lift is bounded: at most LIFT_MAX (x1.5) for a document that
-answered the very same words several times, so new content with a better match is never buried,
-and only documents the query already finds are lifted.
+with its tree, and with the article the agent read last before it was solved (`solving_article`).
+The lift is bounded: at most LIFT_MAX (x1.5) for a document that answered the very same words
+several times, so new content with a better match is never buried, and only documents the query
+already finds are lifted.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kbengine.walk.events import ArticleOpened, Back, Event, Restart
 
 if TYPE_CHECKING:
     from kbengine.walk.store import SessionStore
@@ -55,13 +58,40 @@ class Usage:
 
 
 def answered_queries(store: SessionStore) -> list[tuple[str, str]]:
-    """(query, `tree:id`) for every walk in `store` that started from a search and ended solved."""
+    """(query, `tree:id`) and (query, `article:id`) for every walk in `store` that started from a
+    search and ended solved: its tree, and the article that solved it when one did."""
     pairs: list[tuple[str, str]] = []
-    for session in store.sessions():
+    for session in store.list_sessions(outcome="solved"):
         query = session.start.query
-        if query.strip() and session.outcome == "solved" and session.tree:
-            pairs.append((query, f"tree:{session.tree}"))
+        if not query.strip() or not session.tree:
+            continue
+        pairs.append((query, f"tree:{session.tree}"))
+        article = solving_article(session.events)
+        if article:
+            pairs.append((query, f"article:{article}"))
     return pairs
+
+
+def solving_article(events: Sequence[Event]) -> str:
+    """The article the agent read last before the walk reached `solved` (the last click: what was
+    read just before the fix); none when they went back or started again after reading it, since
+    the answer then came from elsewhere, and none for what was read only after the fix."""
+    read = ""
+    for event in events:
+        if isinstance(event, ArticleOpened):
+            read = event.article
+        elif isinstance(event, Back | Restart):
+            read = ""
+        elif _solves(event):
+            return read
+    return ""
+
+
+def _solves(event: Event) -> bool:
+    arrival = getattr(event, "arrival", None)
+    if arrival is not None:
+        return bool(arrival.outcome == "solved")
+    return event.state is not None and event.state.get("outcome") == "solved"  # format 1
 
 
 def load_usage(store: SessionStore, cache: Path) -> Usage:
@@ -71,16 +101,8 @@ def load_usage(store: SessionStore, cache: Path) -> Usage:
     import json
     import os
 
-    from kbengine.walk.store import folder_of, is_folder
-
-    digest = hashlib.blake2b(store.url.encode(), digest_size=16)
-    if is_folder(store.url):  # a record grows as a walk goes on: its size and time tell
-        folder = folder_of(store.url)
-        for entry in sorted(os.scandir(folder) if folder.is_dir() else (), key=lambda entry: entry.name):
-            status = entry.stat()
-            digest.update(f"{entry.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
-    else:  # a database: its sessions and their events, counted
-        digest.update(repr(store.ids()).encode())
+    # only solved walks teach: a step of a walk in progress leaves a database's stamp as it was
+    digest = hashlib.blake2b(f"{store.url}\0{store.version('solved')}".encode(), digest_size=16)
     stamp = digest.hexdigest()
     try:
         kept = json.loads(cache.read_text("utf-8"))

@@ -229,6 +229,11 @@ class SessionStore(ABC):
     def location(self, session_id: str) -> str:
         return f"{self.url}#{session_id}"
 
+    def version(self, outcome: str | None = None) -> str:
+        """A text that changes whenever a session (ending with `outcome`, when given) is added, removed
+        or gets an event: what a cache of what the sessions say is kept under. This version reads them all."""
+        return repr([(session.id, len(session.events)) for session in self.list_sessions(outcome=outcome)])
+
     @abstractmethod
     def close(self) -> None:
         """Let go of connections and locks held by this store."""
