@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kbengine.walk.events import ArticleOpened, Back, Event, Restart
-
 if TYPE_CHECKING:
+    from kbengine.walk.events import Event
     from kbengine.walk.store import SessionStore
 
 LIFT_MAX = 0.5  # a score is multiplied by at most 1 + LIFT_MAX
 _ENOUGH = 3  # this many similar answered queries give the whole lift
 _SIMILAR = 0.5  # queries sharing less than this share of their words are not similar
 _WORD = re.compile(r"[^\W_]+")
+_HELD: dict[Path, tuple[str, Usage]] = {}  # per cache file, its stamp and Usage: a server searches often
 
 
 def query_words(query: str) -> frozenset[str]:
@@ -76,6 +76,8 @@ def solving_article(events: Sequence[Event]) -> str:
     """The article the agent read last before the walk reached `solved` (the last click: what was
     read just before the fix); none when they went back or started again after reading it, since
     the answer then came from elsewhere, and none for what was read only after the fix."""
+    from kbengine.walk.events import ArticleOpened, Back, Restart  # only when learning: imports cost
+
     read = ""
     for event in events:
         if isinstance(event, ArticleOpened):
@@ -104,10 +106,15 @@ def load_usage(store: SessionStore, cache: Path) -> Usage:
     # only solved walks teach: a step of a walk in progress leaves a database's stamp as it was
     digest = hashlib.blake2b(f"{store.url}\0{store.version('solved')}".encode(), digest_size=16)
     stamp = digest.hexdigest()
+    held = _HELD.get(cache)
+    if held is not None and held[0] == stamp:
+        return held[1]
     try:
         kept = json.loads(cache.read_text("utf-8"))
         if kept.get("stamp") == stamp:
-            return Usage.of((query, key) for query, key in kept["pairs"])
+            usage = Usage.of((query, key) for query, key in kept["pairs"])
+            _HELD[cache] = (stamp, usage)
+            return usage
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     pairs = answered_queries(store)
@@ -118,4 +125,6 @@ def load_usage(store: SessionStore, cache: Path) -> Usage:
         os.replace(aside, cache)
     except OSError:
         pass  # a read-only KB still learns, only more slowly
-    return Usage.of(pairs)
+    usage = Usage.of(pairs)
+    _HELD[cache] = (stamp, usage)
+    return usage
