@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from kbengine.search.usage import LIFT_MAX, Usage, answered_queries, load_usage,
 from kbengine.walk.events import Arrival, Position, Start
 from kbengine.walk.jsonl import JsonlStore
 from kbengine.walk.recording import start_walk
-from kbengine.walk.store import SessionStore, open_store
+from kbengine.walk.store import Session, SessionStore, open_store
 
 FILES = {
     "articles/vpn-home.md": "# VPN from home\n\nConnect the VPN client from home; it drops on wifi.\n",
@@ -198,3 +199,44 @@ def test_the_kept_summary_changes_when_a_walk_is_solved(vpn_kb: KnowledgeBase, s
     walk.walk.answer("Yes")  # the same session, solved: on a database only its events changed
     walk.close()
     assert set(load_usage(store, cache).answered) == {"tree:vpn", "article:vpn-home"}
+
+
+class CountedStore(JsonlStore):
+    """A real folder store that notes which records it reads."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.reads: list[str] = []
+
+    def read(self, session_id: str) -> Session:
+        self.reads.append(session_id)
+        return super().read(session_id)
+
+
+def test_only_the_sessions_added_or_changed_since_are_read_again(vpn_kb: KnowledgeBase,
+                                                                 tmp_path: Path) -> None:
+    store, cache = CountedStore(tmp_path / "sessions"), tmp_path / "usage.json"
+    first = recorded_walk(vpn_kb, store, "vpn drops", ["vpn-home"])
+    load_usage(store, cache)
+    store.reads.clear()
+    second = recorded_walk(vpn_kb, store, "vpn drops again", ["vpn-home"])
+    store.reads.clear()
+    usage = load_usage(store, cache)
+    assert store.reads == [second] and first != second  # the first one's answers came from the summary
+    assert len(usage.answered["article:vpn-home"]) == 2
+
+
+def test_a_deleted_session_is_forgotten_and_a_damaged_summary_rebuilt(vpn_kb: KnowledgeBase,
+                                                                      store: SessionStore,
+                                                                      tmp_path: Path) -> None:
+    cache = tmp_path / "usage.json"
+    gone = recorded_walk(vpn_kb, store, "vpn drops", ["vpn-home"])
+    kept = recorded_walk(vpn_kb, store, "vpn slow", [])
+    assert set(load_usage(store, cache).answered) == {"tree:vpn", "article:vpn-home"}
+    store.delete(gone)
+    assert set(load_usage(store, cache).answered) == {"tree:vpn"}
+    summary = json.loads(cache.read_text("utf-8"))
+    summary["sessions"][kept][1] = [["vpn slow"]]  # not a (query, key) pair
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(summary), "utf-8")
+    assert set(load_usage(store, damaged).answered) == {"tree:vpn"}  # read again, not trusted

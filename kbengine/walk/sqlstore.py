@@ -276,8 +276,15 @@ class SqlStore(SessionStore):
             query = query.where(SESSIONS.c.last_utc >= since.astimezone(UTC).replace(tzinfo=None))
         return list(self.sessions(self._ids(query), damaged))
 
+    def versions(self, outcome: str | None = None) -> dict[str, str]:
+        # each event adds one to its session's count, kept in the session's row
+        query = select(SESSIONS.c.id, SESSIONS.c.events)
+        if outcome:
+            query = query.where(SESSIONS.c.outcome == outcome)
+        return {session_id: str(events) for session_id, events in self._reading(partial(_all_rows, query))}
+
     def version(self, outcome: str | None = None) -> str:
-        # each event adds one to its session's count: one row of sums tells, whatever the size
+        # one row of sums tells, whatever the number of sessions
         query = select(func.count(), func.sum(SESSIONS.c.events), func.min(SESSIONS.c.id),
                        func.max(SESSIONS.c.id), func.max(SESSIONS.c.last_utc))
         if outcome:
