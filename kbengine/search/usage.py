@@ -1,6 +1,6 @@
 """Learning from use: articles and trees that answered similar queries before rank a little higher.
 
-What the session store says is read through one function, `answered_queries`: a walk whose
+What the session store says is read through one function, `session_answers`: a walk whose
 start event has the `query` the agent searched with and that ended `solved` answered that query
 with its tree, and with the article the agent read last before it was solved (`solving_article`).
 The lift is bounded: at most LIFT_MAX (x1.5) for a document that answered the very same words
