@@ -70,6 +70,7 @@ class Terminal:
         self.hits = hits
         self.verbose = verbose  # show the raw pattern of an input beside its form in words
         self.message = ""  # shown once above the next step (an error, a saved note)
+        self.query = ""  # the words the tree was chosen with: the walk's start keeps them for search
         self.full: KnowledgeBase | None = None  # articles and graph, read when first opened
         self.speak(kb.config.default_language)
 
@@ -122,6 +123,7 @@ class Terminal:
             while True:
                 key = self.keyboard.key()
                 if key.isdigit() and 1 <= int(key) <= len(options):
+                    self.query = text.strip()
                     return options[int(key) - 1][0]
                 if key == "q":
                     return None

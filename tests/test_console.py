@@ -155,6 +155,43 @@ def test_a_walk_starts_from_the_callers_words_and_keeps_them_as_a_note(client: T
     assert "Caller: printer does not print" in response.text
 
 
+def recorded(client: TestClient, walk: str) -> Any:
+    """The session record of the walk at this console address, as the store keeps it."""
+    app: Any = client.app
+    return app.state.store.read(walk.rsplit("/", 1)[-1])
+
+
+def test_a_walk_started_from_a_search_result_keeps_the_words_searched(client: TestClient) -> None:
+    key = signed_in(client)
+    page = client.get("/agent/", params={"q": "printer won't print"}).text
+    assert 'name="query" value="printer won&#39;t print"' in page  # the result's start form carries them
+    walk = start(client, key, query="printer won't print")
+    assert recorded(client, walk).start.query == "printer won't print"  # search learns when it is solved
+    words = client.post("/agent/walks", data={"form_key": key, "symptom": "printer does not print"},
+                        follow_redirects=False).headers["location"]
+    assert recorded(client, words).start.query == "printer does not print"
+
+
+def test_an_article_opened_beside_a_walk_is_recorded_once(client: TestClient) -> None:
+    from kbengine.walk.events import ArticleOpened
+
+    key = signed_in(client)
+    walk = start(client, key)
+    client.get(walk)  # the step's own article is shown, not opened by the agent
+    page = client.get(walk, params={"q": "unlock", "article": "unlock-printer"}).text
+    assert 'id="article-title" lang="en">Unlock a printer in the print server' in page
+    assert f'href="{walk}?article=unlock-printer#article"' in page  # the search result opens beside it
+    client.get(walk, params={"article": "unlock-printer"})  # a reload is not a second reading
+    client.get(walk, params={"article": "no-such-article"})
+    opened = [event.article for event in recorded(client, walk).events if isinstance(event, ArticleOpened)]
+    assert opened == ["unlock-printer"]
+    post(client, f"{walk}/answer", key, answer="1")
+    client.get(walk, params={"article": "unlock-printer"})  # read again at a later step: counted again
+    opened = [event for event in recorded(client, walk).events if isinstance(event, ArticleOpened)]
+    assert [(event.article, event.node) for event in opened] == [("unlock-printer", "power"),
+                                                                  ("unlock-printer", "queue")]
+
+
 def test_words_no_tree_fits_are_answered_on_the_page(client: TestClient) -> None:
     key = signed_in(client)
     response = client.post("/agent/walks", data={"form_key": key, "symptom": "zzzz qqqq"})
@@ -168,7 +205,7 @@ def test_a_walk_to_a_solution_shows_the_breadcrumb_and_the_hand_over(client: Tes
     walk = start(client, key, ticket="INC1")
     page = client.get(walk).text
     assert 'id="article-title" lang="en">Printer status lights' in page  # the step's article beside it
-    assert 'href="/agent/articles/unlock-printer"' in page  # its wiki link stays in the console
+    assert f'href="{walk}?article=unlock-printer"' in page  # its wiki link opens beside the walk
     action = "Cancel every job in the queue."
     assert step_title(post(client, f"{walk}/answer", key, answer="1").text) == action
     page = post(client, f"{walk}/answer", key, answer="1").text

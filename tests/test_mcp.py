@@ -88,7 +88,11 @@ async def walk_to_an_escalation(client: Client) -> dict[str, Any]:
     assert "printer" in {hit["id"] for hit in hits}
     trees = result(await client.call_tool("list_trees", {}))["trees"]
     assert [tree["id"] for tree in trees] == ["printer"]
-    state = result(await client.call_tool("start_walk", {"tree": "printer", "ticket": "INC7"}))
+    begin = {"tree": "printer", "ticket": "INC7", "query": "printer"}
+    state = result(await client.call_tool("start_walk", begin))
+    opened = {"article_id": "status-lights", "walk_id": state["id"]}
+    read = result(await client.call_tool("get_article", opened))
+    assert read["title"] == "Printer status lights"  # and recorded in the walk as read
     wrong = await client.call_tool("answer_step", {"walk_id": state["id"], "answer": "Maybe"})
     assert wrong.is_error and '"allowed": ["Yes", "No"]' in wrong.content[0].text
     state = result(await client.call_tool("answer_step", {"walk_id": state["id"], "answer": "2"}))
@@ -117,6 +121,8 @@ def test_an_agent_walks_a_tree_to_an_escalation_over_mcp_http(server: tuple[str,
             assert article["audience"] == "internal"
         session = app.state.store.read(state["id"])
         assert (session.outcome, session.start.agent) == ("escalated", "assistant")
+        assert session.start.query == "printer"  # the search that found the tree, to learn from
+        assert [event.name for event in session.events].count("article_opened") == 1
 
     run(main)
 
@@ -132,6 +138,8 @@ def test_without_a_token_mcp_serves_public_content_and_no_walks(server: tuple[st
             assert hidden.is_error and "there is no article 'toner'" in hidden.content[0].text
             refused = await client.call_tool("start_walk", {"tree": "printer"})
             assert refused.is_error and "sign in" in refused.content[0].text
+            in_a_walk = await client.call_tool("get_article", {"article_id": "status-lights", "walk_id": "x"})
+            assert in_a_walk.is_error and "sign in" in in_a_walk.content[0].text
 
     run(main)
 

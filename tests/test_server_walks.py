@@ -192,6 +192,49 @@ def test_walks_need_a_token_and_belong_to_their_agent(client: TestClient, ann: d
     ]
 
 
+def test_an_article_read_during_a_walk_is_recorded_with_the_words_searched(
+    client: TestClient, ann: dict[str, str]
+) -> None:
+    from kbengine.walk.events import ArticleOpened
+
+    walk_id = start(client, ann, query="printer blinks orange")["id"]
+    read = client.post(f"/api/v1/walks/{walk_id}/articles/status-lights", headers=ann)
+    assert read.status_code == 200 and read.json()["title"] == "Printer status lights"  # as GET /articles/ID
+    client.post(f"/api/v1/walks/{walk_id}/articles/status-lights", headers=ann)  # again at once: once
+    app: Any = client.app
+    session = app.state.store.read(walk_id)
+    assert session.start.query == "printer blinks orange"
+    assert [e.article for e in session.events if isinstance(e, ArticleOpened)] == ["status-lights"]
+    assert client.post(f"/api/v1/walks/{walk_id}/articles/nope", headers=ann).status_code == 404
+    assert client.post(f"/api/v1/walks/{walk_id}/articles/status-lights").status_code == 401
+    bob = sign_in(client, "bob")
+    assert client.post(f"/api/v1/walks/{walk_id}/articles/status-lights", headers=bob).status_code == 404
+    too_long = client.post("/api/v1/walks", json={"tree": "printer", "query": "x" * 501}, headers=ann)
+    assert too_long.status_code == 422
+
+
+def test_the_servers_search_learns_from_its_own_solved_walks(write_kb: Any, database: str) -> None:
+    root = write_kb({"trees/printer.yaml": TREE,
+                     "articles/vpn-home.md": "# VPN from home\n\nConnect the VPN client from home.\n",
+                     "articles/vpn-office.md": "# VPN in the office\n\nThe VPN client is not needed.\n"})
+    client = TestClient(create_app(root, database, reload_interval=0))
+    ann = sign_in(client)
+
+    def first(query: str) -> str:
+        found = client.get("/api/v1/search", params={"q": query, "kind": "article"}, headers=ann)
+        return str(found.json()["hits"][0]["id"])
+
+    assert first("vpn client") == "vpn-office"
+    for _ in range(3):
+        walk_id = start(client, ann, query="vpn client")["id"]
+        client.post(f"/api/v1/walks/{walk_id}/articles/vpn-home", headers=ann)
+        for answer in ("Yes", "done", "Yes"):
+            state = step(client, ann, walk_id, "answer", answer=answer).json()
+        assert state["outcome"] == "solved"
+    assert first("vpn client") == "vpn-home"
+    assert first("vpn in the office") == "vpn-office"
+
+
 def test_sessions_are_listed_with_filters_and_shown_with_their_hand_over(
     client: TestClient, ann: dict[str, str]
 ) -> None:

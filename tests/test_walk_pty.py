@@ -156,4 +156,7 @@ def test_without_a_tree_it_asks_the_problem_and_offers_matching_trees(bundled_ro
     press(child, "q", "Abandon this walk?")
     press(child, "y", "abandoned")
     assert finish(child) == 0
-    assert only_session(sessions).tree == "printer-not-printing"
+    session = only_session(sessions)
+    assert session.tree == "printer-not-printing"
+    assert session.start.query == "printer offline"  # search learns from the walk once one is solved
+    assert "article_opened" in [event.name for event in session.events]

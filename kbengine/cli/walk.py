@@ -185,11 +185,11 @@ def _fail(message: str, as_json: bool, choices: list[str]) -> None:
 
 
 def _begin(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
-           ticket: str | None) -> RecordedWalk:
+           ticket: str | None, query: str = "") -> RecordedWalk:
     if resume_id:
         return resume_walk(kb, store, resume_id, ticket)
     assert tree is not None
-    return start_walk(kb, store, tree, ticket)
+    return start_walk(kb, store, tree, ticket, query=query)
 
 
 def _scripted(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
@@ -262,7 +262,7 @@ def _interactive(kb: KBOutline, store: SessionStore, tree: str | None, resume_id
             tree = None
         if tree is None:
             raise SystemExit(0)
-    recorded = _begin(kb, store, tree, resume_id, ticket)
+    recorded = _begin(kb, store, tree, resume_id, ticket, screen.query)
     for warning in recorded.warnings:
         screen.message += f"Warning: {warning}\n"
     try:

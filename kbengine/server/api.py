@@ -17,12 +17,13 @@ router = APIRouter(prefix=content.API)
 
 
 @router.get("/search", tags=["content"])
-def search(kb: KB, who: Who, q: Annotated[str, Query(max_length=500)] = "",
+def search(kb: KB, who: Who, walks: WalksService, q: Annotated[str, Query(max_length=500)] = "",
            kind: Annotated[str | None, Query(description="article or tree")] = None,
            lang: Annotated[str | None, Query(max_length=20)] = None,
            limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
-    """Ranked articles and trees for the words people use, as `kb search --json`."""
-    return content.search_hits(kb, who, q, kind=kind, lang=lang, limit=limit)
+    """Ranked articles and trees for the words people use, as `kb search --json`; what solved the
+    server's walks for similar words before ranks a little higher."""
+    return content.search_hits(kb, who, q, kind=kind, lang=lang, limit=limit, usage=walks.usage())
 
 
 @router.get("/articles/{article_id}", tags=["content"])
@@ -50,6 +51,8 @@ def tree(kb: KB, who: Who, tree_id: str) -> dict[str, Any]:
 class WalkStart(BaseModel):
     tree: str = Field(max_length=200, description="The id of the tree to walk")
     ticket: str | None = Field(None, max_length=200, description="The ticket this walk is for")
+    query: str = Field("", max_length=500, description="The words searched before this tree was chosen: "
+                                                       "when the walk is solved, search learns from it")
 
 
 class WalkAnswer(BaseModel):
@@ -76,13 +79,20 @@ class WalkInput(BaseModel):
 @router.post("/walks", tags=["walks"], status_code=201)
 def start_walk(walks: WalksService, who: Agent, body: WalkStart) -> dict[str, Any]:
     """Start a walk of a tree; the state names the first step and the walk's `id`."""
-    return walks.start(who, body.tree, body.ticket)
+    return walks.start(who, body.tree, body.ticket, body.query)
 
 
 @router.get("/walks/{walk_id}", tags=["walks"])
 def walk(walks: WalksService, who: Agent, walk_id: str) -> dict[str, Any]:
     """Where a walk stands."""
     return walks.state(who, walk_id)
+
+
+@router.post("/walks/{walk_id}/articles/{article_id}", tags=["walks"])
+def open_article(kb: KB, walks: WalksService, who: Agent, walk_id: str, article_id: str) -> dict[str, Any]:
+    """Read an article during the walk, as GET /articles/{id} gives it, recorded in the walk as read
+    (`article_opened`): the content report counts it, and search learns from it when the walk is solved."""
+    return content.article_view(kb, who, walks.open_article(who, walk_id, article_id))
 
 
 @router.post("/walks/{walk_id}/answer", tags=["walks"])

@@ -8,7 +8,8 @@ from typing import Any
 
 from kbengine.kb import KnowledgeBase
 from kbengine.model import Article, Node, Tree
-from kbengine.search import KINDS, QueryError, learned_usage, search
+from kbengine.search import KINDS, QueryError, search
+from kbengine.search.usage import Usage
 from kbengine.server.auth import Caller
 from kbengine.server.errors import NotFound, Unprocessable
 from kbengine.site.i18n import translations
@@ -55,15 +56,16 @@ def visible_trees(kb: KnowledgeBase, caller: Caller) -> list[Tree]:
 
 
 def search_hits(kb: KnowledgeBase, caller: Caller, query: str, *, kind: str | None = None,
-                lang: str | None = None, limit: int = 10) -> dict[str, Any]:
-    """`kb search --json` for this caller: anonymous callers search public content only."""
+                lang: str | None = None, limit: int = 10, usage: Usage | None) -> dict[str, Any]:
+    """`kb search --json` for this caller: anonymous callers search public content only. `usage`:
+    what the server's walks say answered before (Walks.usage)."""
     if kind is not None and kind not in KINDS:
         raise Unprocessable(f"kind must be one of: {', '.join(KINDS)}", allowed=list(KINDS))
     if not query.strip():
         raise Unprocessable("give some words to search for: ?q=printer+offline")
     try:
         results = search(kb, query, kind=kind, lang=lang, audience=caller.audience, limit=limit,
-                         usage=learned_usage(kb.root))  # what answered before, as `kb search` does
+                         usage=usage)
     except QueryError as error:
         raise Unprocessable(str(error)) from None
     return results.as_dict()

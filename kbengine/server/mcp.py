@@ -24,12 +24,16 @@ from kbengine.server.walks import Walks
 
 INSTRUCTIONS = """\
 A service desk's knowledge base. search_kb finds articles and troubleshooting trees for a problem in
-the caller's words; get_article reads one. To troubleshoot, start_walk a tree and answer_step each step:
-the state says what the step asks ("answers" with numbers, or "collect" for a value second line needs)
-and, at an end, carries the hand-over. Ask the person the step's question; do not guess answers."""
+the caller's words; get_article reads one. To troubleshoot, start_walk a tree (with the search_kb query
+that found it) and answer_step each step: the state says what the step asks ("answers" with numbers, or
+"collect" for a value second line needs) and, at an end, carries the hand-over. An article read during a
+walk: get_article with the walk_id. Ask the person the step's question; do not guess answers."""
 
 
 ANSWER = "The answer's label or number; at an action step 'done'; where a value is collected, the value"
+QUERY = "The search_kb query that found this tree; search learns from it when the walk is solved"
+WALK_ARTICLE = ("The walk this article is read for (from start_walk): it is recorded in the walk, and "
+                "search learns from it when the walk is solved")
 
 
 def _failure(error: ApiError) -> ToolError:
@@ -74,18 +78,21 @@ def build_mcp(library: Library, walks: Walks, *, users: Users | None = None,
                   limit: Annotated[int, Field(ge=1, le=50)] = 10, *, ctx: Context) -> dict[str, Any]:
         """Find the articles and troubleshooting trees that match a problem, best first."""
         return serve(ctx, lambda who: content.search_hits(library.kb, who, query, kind=kind, lang=lang,
-                                                          limit=limit))
+                                                          limit=limit, usage=walks.usage()))
 
     @server.tool()
     def get_article(article_id: Annotated[str, Field(description="The article's id, from search_kb")],
+                    walk_id: Annotated[str | None, Field(description=WALK_ARTICLE)] = None,
                     *, ctx: Context) -> dict[str, Any]:
         """Read one article: its Markdown, safe HTML and related articles."""
 
         def read(who: Caller) -> dict[str, Any]:
             kb = library.kb
+            if walk_id:
+                return content.article_view(kb, who, walks.open_article(who, walk_id, article_id))
             return content.article_view(kb, who, content.find_article(kb, who, article_id))
 
-        return serve(ctx, read)
+        return serve(ctx, read, "walks" if walk_id else None)
 
     @server.tool()
     def list_trees(ctx: Context) -> dict[str, Any]:
@@ -100,9 +107,10 @@ def build_mcp(library: Library, walks: Walks, *, users: Users | None = None,
     @server.tool()
     def start_walk(tree: Annotated[str, Field(description="The tree's id, from list_trees or search_kb")],
                    ticket: Annotated[str | None, Field(description="The ticket this is for")] = None,
+                   query: Annotated[str, Field(description=QUERY, max_length=500)] = "",
                    *, ctx: Context) -> dict[str, Any]:
         """Start troubleshooting with a tree; the state has the walk's id and the first step."""
-        return serve(ctx, lambda who: walks.start(who, tree, ticket), "walks")
+        return serve(ctx, lambda who: walks.start(who, tree, ticket, query), "walks")
 
     @server.tool()
     def answer_step(walk_id: Annotated[str, Field(description="The walk's id, from start_walk")],

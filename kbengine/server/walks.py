@@ -15,14 +15,17 @@ from datetime import datetime
 from typing import Any
 
 from kbengine.compiler import load_content
+from kbengine.layout import CACHE_DIR
+from kbengine.model import Article
 from kbengine.report import Filters
+from kbengine.search.usage import Usage, load_usage
 from kbengine.server import content
 from kbengine.server.auth import Caller
 from kbengine.server.errors import Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
 from kbengine.services.report import read_records, team_report
 from kbengine.walk.engine import Walk, WalkError
-from kbengine.walk.events import Ticket
+from kbengine.walk.events import ArticleOpened, Ticket
 from kbengine.walk.handover import handover, handover_markdown, handover_text
 from kbengine.walk.recording import (
     RecordedWalk,
@@ -47,11 +50,30 @@ class Walks:
 
     # Walking
 
-    def start(self, caller: Caller, tree_id: str, ticket: str | None = None) -> dict[str, Any]:
+    def start(self, caller: Caller, tree_id: str, ticket: str | None = None,
+              query: str = "") -> dict[str, Any]:
+        """A new walk; `query` is what was searched before the tree was chosen (search learns from it)."""
         kb = self.library.kb
         content.find_tree(kb, caller, tree_id)
-        recorded = start_walk(kb, self.store, tree_id, ticket, agent=caller.name, hold=False)
+        recorded = start_walk(kb, self.store, tree_id, ticket, agent=caller.name, hold=False, query=query)
         return self._view(caller, recorded)
+
+    def open_article(self, caller: Caller, walk_id: str, article_id: str) -> Article:
+        """The article the agent reads during the walk, recorded as read (`article_opened`): the content
+        report counts it, and search learns from it when the walk is solved. Reading it again straight
+        away (a reload) is not recorded twice."""
+        found = content.find_article(self.library.kb, caller, article_id)
+        last = self._session(caller, walk_id).events[-1]
+        if not (isinstance(last, ArticleOpened) and last.article == found.id):
+            self._act(caller, walk_id, lambda walk: walk.opened(found.id), ended_ok=True)
+        return found
+
+    def usage(self) -> Usage | None:
+        """What this server's own solved walks say answered which queries, for its searches."""
+        try:
+            return load_usage(self.store, self.library.root / CACHE_DIR / "search-usage-server.json")
+        except SessionError:
+            return None  # learning is a bonus: a database that cannot be read never stops a search
 
     def state(self, caller: Caller, walk_id: str) -> dict[str, Any]:
         return self._view(caller, self._rebuild(caller, walk_id))

@@ -125,6 +125,15 @@ class JsonlStore(SessionStore):
             return []
         return sorted(path.stem for path in self.folder.glob(f"*{SUFFIX}"))
 
+    def versions(self, outcome: str | None = None) -> dict[str, str]:
+        # a record grows with each event: its file's size and time tell, unread (whatever its
+        # outcome: finding that out would mean reading it)
+        if not self.folder.is_dir():
+            return {}
+        return {entry.name[:-len(SUFFIX)]: f"{status.st_size}:{status.st_mtime_ns}"
+                for entry in os.scandir(self.folder) if entry.name.endswith(SUFFIX)
+                for status in (entry.stat(),)}
+
     def read(self, session_id: str) -> Session:
         path = self.path(session_id)
         try:

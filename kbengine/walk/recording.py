@@ -82,9 +82,10 @@ class RecordedWalk:
 
 
 def start_walk(kb: KBOutline, store: SessionStore, tree_id: str, ticket: str | None = None, *,
-               agent: str | None = None, hold: bool = True) -> RecordedWalk:
+               agent: str | None = None, hold: bool = True, query: str = "") -> RecordedWalk:
     """A new walk of `tree_id` with a new session; WalkError for an unknown tree. Without `hold`
-    (a server, which writes each step in one go) the session is not held and the walk only shown."""
+    (a server, which writes each step in one go) the session is not held and the walk only shown.
+    `query`: the words searched before the tree was chosen (search learns from solved walks)."""
     if tree_id not in kb.trees:
         raise WalkError(f"there is no tree '{tree_id}'; the trees are: {', '.join(sorted(kb.trees))}",
                         sorted(kb.trees))
@@ -94,7 +95,7 @@ def start_walk(kb: KBOutline, store: SessionStore, tree_id: str, ticket: str | N
     session_id = store.create(Start(
         at=walk.started_at, session=new_session_id(), tree=tree_id, tree_title=tree.title,
         tree_hash=tree.content_hash, ticket=ticket or "", agent=holder.agent, kb_root=str(kb.root),
-        kb_title=kb.config.title, arrival=walk.start_arrival()))
+        kb_title=kb.config.title, query=" ".join(query.split())[:500], arrival=walk.start_arrival()))
     if not hold:
         return RecordedWalk(kb, walk, store, session_id, None)
     store.lock(session_id, holder)

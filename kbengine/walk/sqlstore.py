@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from kbengine.walk.database import EVENTS, SESSIONS, DatabaseError, open_engine
@@ -275,6 +275,21 @@ class SqlStore(SessionStore):
         if since:
             query = query.where(SESSIONS.c.last_utc >= since.astimezone(UTC).replace(tzinfo=None))
         return list(self.sessions(self._ids(query), damaged))
+
+    def versions(self, outcome: str | None = None) -> dict[str, str]:
+        # each event adds one to its session's count, kept in the session's row
+        query = select(SESSIONS.c.id, SESSIONS.c.events)
+        if outcome:
+            query = query.where(SESSIONS.c.outcome == outcome)
+        return {session_id: str(events) for session_id, events in self._reading(partial(_all_rows, query))}
+
+    def version(self, outcome: str | None = None) -> str:
+        # one row of sums tells, whatever the number of sessions
+        query = select(func.count(), func.sum(SESSIONS.c.events), func.min(SESSIONS.c.id),
+                       func.max(SESSIONS.c.id), func.max(SESSIONS.c.last_utc))
+        if outcome:
+            query = query.where(SESSIONS.c.outcome == outcome)
+        return repr(tuple(self._reading(lambda connection: connection.execute(query).one())))
 
     def purge(self, older_than: timedelta, now: datetime | None = None, dry_run: bool = False) -> list[str]:
         limit = (now or _utc_now().replace(tzinfo=UTC)).astimezone(UTC).replace(tzinfo=None) - older_than

@@ -229,6 +229,16 @@ class SessionStore(ABC):
     def location(self, session_id: str) -> str:
         return f"{self.url}#{session_id}"
 
+    def versions(self, outcome: str | None = None) -> dict[str, str]:
+        """Per session (ending with `outcome`, when given; a store that cannot tell without reading
+        lists them all): a text that changes whenever it gets an event. This version reads them all."""
+        return {session.id: str(len(session.events)) for session in self.list_sessions(outcome=outcome)}
+
+    def version(self, outcome: str | None = None) -> str:
+        """A text that changes whenever a session of `versions` is added, removed or gets an event:
+        what a cache of what the sessions say is kept under."""
+        return repr(sorted(self.versions(outcome).items()))
+
     @abstractmethod
     def close(self) -> None:
         """Let go of connections and locks held by this store."""

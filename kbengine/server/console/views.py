@@ -5,6 +5,7 @@ script only adds search as you type, keys, live checks of inputs and copying."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
@@ -27,7 +28,7 @@ from kbengine.server.console.signin import (
     signed_in,
 )
 from kbengine.server.console.sitepath import SitePathError, continue_site_path, parse_site_path
-from kbengine.server.errors import ApiError, NotFound, Unprocessable
+from kbengine.server.errors import ApiError, Conflict, NotFound, Unprocessable
 from kbengine.server.library import Library
 from kbengine.server.users import Users
 from kbengine.server.walks import Walks
@@ -136,7 +137,7 @@ def choose_language(request: Request, lang: str, next: str = PATH + "/") -> Resp
 def home(request: Request, agent: Signed, q: str = "", partial: str = "") -> Response:
     kb = _library(request).kb
     lang = interface_language(request, kb)
-    results = _search(kb, agent, q, lang)
+    results = _search(request, agent, q, lang)
     if partial:
         return _pages(request).render(request, "_results.html", lang, agent, results=results, q=q,
                                       walk_id="")
@@ -144,12 +145,15 @@ def home(request: Request, agent: Signed, q: str = "", partial: str = "") -> Res
                                   recent=_recent(request, agent))
 
 
-def _search(kb: KnowledgeBase, agent: Agent, query: str, lang: str) -> dict[str, Any] | None:
-    """Trees and articles for the words typed, public and internal, the screen's language first."""
+def _search(request: Request, agent: Agent, query: str, lang: str) -> dict[str, Any] | None:
+    """Trees and articles for the words typed, public and internal, the screen's language first;
+    what solved the server's walks for similar words before a little higher, as in the API."""
     if not query.strip():
         return None
+    kb = _library(request).kb
     try:
-        hits = list(search(kb, query[:500], audience=agent.caller.audience, limit=RESULTS).hits)
+        hits = list(search(kb, query[:500], audience=agent.caller.audience, limit=RESULTS,
+                           usage=_walks(request).usage()).hits)
     except QueryError as error:
         return {"hits": [], "problem": str(error)}
     hits.sort(key=lambda hit: hit.lang != lang)  # stable: the ranking holds within each language
@@ -173,7 +177,8 @@ def _recent(request: Request, agent: Agent) -> list[dict[str, Any]]:
 
 @router.post("/walks")
 def start(request: Request, agent: Signed, posted: Posted) -> Response:
-    """Start a walk of a tree chosen from the results, or of the tree that best fits the caller's words."""
+    """Start a walk of a tree chosen from the results, or of the tree that best fits the caller's words;
+    the words searched go with it (search learns from solved walks)."""
     check_form(request, agent, posted)
     kb = _library(request).kb
     lang = interface_language(request, kb)
@@ -186,9 +191,10 @@ def start(request: Request, agent: Signed, posted: Posted) -> Response:
             problem = translations(lang).gettext("No troubleshooting tree fits these words. Try other words, "
                                                  "or search and start one from the results.")
             return _pages(request).render(request, "home.html", lang, agent, status=422, q=symptom,
-                                          results=_search(kb, agent, symptom, lang), problem=problem,
+                                          results=_search(request, agent, symptom, lang), problem=problem,
                                           recent=_recent(request, agent))
-    state = _walks(request).start(agent.caller, tree_id, ticket)
+    query = posted.get("query", "").strip()[:500] or symptom
+    state = _walks(request).start(agent.caller, tree_id, ticket, query)
     if symptom:
         _walks(request).note(agent.caller, state["id"], f"Caller: {symptom}")
     return _see_other(f"{PATH}/walks/{quote(state['id'])}")
@@ -237,20 +243,24 @@ def tree(request: Request, agent: Signed, tree_id: str) -> Response:
     return _pages(request).render(request, "tree.html", found.lang, agent, tree=found)
 
 
-def _article_panel(kb: KnowledgeBase, agent: Agent, article_id: str | None) -> dict[str, Any] | None:
-    """An article for the side panel: title, summary and its body as safe HTML, links kept in the console."""
+def _article_panel(kb: KnowledgeBase, agent: Agent, article_id: str | None,
+                   walk_id: str = "") -> dict[str, Any] | None:
+    """An article for the side panel: title, summary and its body as safe HTML, links kept in the console
+    (and in the walk, when it is shown beside one)."""
     found = kb.articles.get(article_id or "")
     if found is None or not content.may_see(agent.caller, found):
         return None
     return {"id": found.id, "title": found.title, "summary": found.summary, "lang": found.lang,
-            "html": _html(kb, agent, found.body, found.path, found.lang),
+            "html": _html(kb, agent, found.body, found.path, found.lang, walk_id),
             "internal": found.audience == "internal"}
 
 
-def _html(kb: KnowledgeBase, agent: Agent, markdown: str, source: str, lang: str) -> str:
-    """Safe HTML by the site's renderer, as the API gives it, with links kept inside the console."""
+def _html(kb: KnowledgeBase, agent: Agent, markdown: str, source: str, lang: str, walk_id: str = "") -> str:
+    """Safe HTML by the site's renderer, as the API gives it, with links kept inside the console; in a
+    walk, an article link opens the article beside the walk (and is recorded as read)."""
     html = content.render_html(kb, agent.caller, markdown, source, lang)
-    return html.replace(f'href="{content.API}/articles/', f'href="{PATH}/articles/').replace(
+    articles = f'href="{PATH}/walks/{quote(walk_id)}?article=' if walk_id else f'href="{PATH}/articles/'
+    return html.replace(f'href="{content.API}/articles/', articles).replace(
         f'href="{content.API}/trees/', f'href="{PATH}/trees/')
 
 
@@ -258,6 +268,11 @@ def _html(kb: KnowledgeBase, agent: Agent, markdown: str, source: str, lang: str
 
 @router.get("/walks/{walk_id}", response_class=HTMLResponse)
 def walk(request: Request, agent: Signed, walk_id: str, article: str = "", q: str = "") -> Response:
+    """The walk; `article`: one the agent opened from the walk (a result, a link), recorded as read."""
+    if article and _article_panel(_library(request).kb, agent, article) is not None:
+        # a walk busy in another request still shows the article; only the reading goes unrecorded
+        with suppress(Conflict):
+            _walks(request).open_article(agent.caller, walk_id, article)
     return _walk_page(request, agent, walk_id, article=article, q=q)
 
 
@@ -272,9 +287,10 @@ def _walk_page(request: Request, agent: Agent, walk_id: str, *, article: str = "
     shown_article = article or (state["article"] or {}).get("id")
     context: dict[str, Any] = {
         "state": state, "session": session, "walk_id": walk_id, "q": q, "problem": problem,
-        "results": _search(kb, agent, q, lang), "article": _article_panel(kb, agent, shown_article),
+        "results": _search(request, agent, q, lang),
+        "article": _article_panel(kb, agent, shown_article, walk_id),
         "step_article": (state["article"] or {}).get("id"),
-        "step_html": _html(kb, agent, state["text"]["markdown"], tree.path, lang)
+        "step_html": _html(kb, agent, state["text"]["markdown"], tree.path, lang, walk_id)
         if tree is not None and state["text"]["markdown"] else "",
         "collect": _collect(state, lang, values or {}),
         "outcome": outcome_words(state["outcome"], translations(lang)),
