@@ -34,7 +34,7 @@
   /* Pagefind finds only the pages that hold every word of a query, so a question typed as people
      talk finds nothing. Each word is asked on its own and the pages are ranked by their summed
      scores times the share of the question's words they hold; stop words are left out and caller
-     words ("cant", "keeps") weigh less. A quoted phrase or a single word goes to Pagefind as typed. */
+     words ("cant", "keeps") weigh less. A quoted phrase goes to Pagefind as typed. */
   function rankedSearch(query) {
     query = query.trim();
     return Promise.all([loadPagefind(), loadQueryWords()]).then(function (loaded) {
@@ -45,8 +45,11 @@
         var bare = word.replace(/[^\p{L}\p{N}]/gu, "");
         if (bare.length > 1 && stop.indexOf(bare) < 0 && words.indexOf(word) < 0) words.push(word);
       });
-      if (/^\s*".+"\s*$/.test(query) || words.length < 2) {
-        return pf.search(query).then(function (found) { return found.results; });
+      var quoted = /^\s*".+"\s*$/.test(query);
+      if (quoted || words.length < 2) {
+        /* "how do i print": only "print" has to be on the page; a query of stop words is asked whole */
+        return pf.search(quoted || !words.length ? query : words[0])
+          .then(function (found) { return found.results; });
       }
       return Promise.all(words.map(function (word) { return pf.search(word); })).then(function (searches) {
         var pages = {}, total = 0;

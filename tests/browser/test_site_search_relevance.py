@@ -132,3 +132,9 @@ def test_the_index_carries_the_words_kb_search_leaves_out_or_weighs_down(served:
     assert set(words) == {"en", "nl"}
     assert "the" in words["en"]["stop"] and "het" in words["nl"]["stop"]
     assert words["en"]["caller"] == sorted(CALLER_WORDS["en"].split())
+
+
+def test_a_question_with_one_word_that_matters_is_that_word(tab: Tab, served: Served) -> None:
+    tab.page.goto(f"{served.url}en/")
+    asked, plain = ask_site(tab.page, ["how do I print", "print"])
+    assert asked == plain and asked
