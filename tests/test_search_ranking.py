@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from kbengine.compiler import compile_kb
 from kbengine.search import search
+from kbengine.search.forms import dutch_forms
 from kbengine.search.words import code_parts, compound_parts
 
 
@@ -47,6 +48,44 @@ def test_dutch_compounds_find_their_parts_both_ways(write_kb) -> None:
     }))
     assert ids(search(kb, "schijfruimte"))[0] == "schijf"  # the query's compound, split
     assert "kleur" in ids(search(kb, "kleur", lang="nl"))  # the document's compound, split
+
+
+def test_dutch_forms_the_stemmer_keeps_apart_are_offered() -> None:
+    assert "cellen" in dutch_forms("cel") and "cel" in dutch_forms("cellen")  # the stemmer: cel, cell
+    assert "formule" in dutch_forms("formules") and "waarde" in dutch_forms("waardes")
+    assert "pijl" in dutch_forms("pijltjes") and "stap" in dutch_forms("stapje")  # diminutives
+    assert "bal" in dutch_forms("balletje") and "boom" in dutch_forms("boompje")
+    assert "plakken" in dutch_forms("geplakte") and "selecteren" in dutch_forms("selecteert")  # verbs
+    assert "kolom" in dutch_forms("kolommen") and "blad" in dutch_forms("bladen")
+    assert dutch_forms("op") == set()
+
+
+def test_another_form_of_a_dutch_word_finds_the_page_that_uses_it(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/draaien.md": "---\nlang: nl\n---\n# Tekst draaien\n\nSelecteer de cellen.\n",
+        "articles/tekst.md": "---\nlang: nl\n---\n# Tekst invoeren\n\nTyp de tekst in een vak.\n",
+        "articles/pijl.md": "---\nlang: nl\n---\n# Objecten verplaatsen\n\nGebruik de pijltoetsen.\n",
+        "articles/muis.md": "---\nlang: nl\n---\n# Objecten slepen\n\nGebruik de muis.\n",
+    }))
+    assert ids(search(kb, "cel")) == ["draaien"]  # cel finds cellen (stemmed: cell)
+    assert ids(search(kb, "objecten met de pijltjes"))[0] == "pijl"  # pijltjes finds pijl(toetsen)
+    assert ids(search(kb, "pijltjes")) == ["pijl"]
+
+
+def test_the_parts_of_an_unknown_compound_are_looked_for_in_their_other_forms(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/bron.md": "---\nlang: nl\n---\n# Citeren\n\nVermeld de bron.\n",
+        "articles/lijst.md": "---\nlang: nl\n---\n# Lijsten\n\nDe bronnen staan in een lijst.\n",
+    }))
+    assert "bron" in ids(search(kb, "bronnenlijst"))  # bronnen + lijst; bronnen -> bron
+
+
+def test_forms_of_a_word_count_as_that_word_not_as_more_words(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/both.md": "---\nlang: nl\n---\n# Rijen\n\nEen cel, twee cellen, drie cellen.\n",
+        "articles/words.md": "---\nlang: nl\n---\n# Werkblad\n\nEen cel in een kolom.\n",
+    }))
+    assert ids(search(kb, "cel kolom"))[0] == "words"  # both typed words beat one word in two forms
 
 
 def test_a_document_with_more_of_the_query_words_ranks_higher(write_kb) -> None:

@@ -14,6 +14,7 @@ from whoosh.lang import NoStopWords, stopwords_for_language
 from whoosh.qparser import syntax
 
 from kbengine.search.documents import FIELD_BOOSTS, NAMED_FIELDS, PHRASE_FIELDS, PUBLIC_FIELDS
+from kbengine.search.forms import FORMS
 from kbengine.search.results import KINDS, QueryError
 from kbengine.search.words import COMPOUNDING, compound_words
 
@@ -204,6 +205,7 @@ CALLER_WORDS = {
 }
 CALLER_WORD_WEIGHT = 0.3
 SYNONYM_WEIGHT = 0.7  # a synonym's words weigh a little less than the words typed
+FORM_WEIGHT = 0.5  # another form of a typed word (forms.py); tuned on benchmarks/relevance's tune half
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -244,8 +246,9 @@ class QueryReader:
         return parser
 
     def parse(self, query: str, languages: list[str], internal: bool,
-              known: Callable[[str], bool] | None = None) -> wq.Query:
-        """The whoosh query of `query`; `known` tells the KB's words, to split compound words."""
+              known: Callable[[str], bool] | None = None, forms: dict[str, str] | None = None) -> wq.Query:
+        """The whoosh query of `query`; `known` tells the KB's words, to split compound words;
+        `forms` are the other forms of its words to look for too (see word_forms)."""
         check_syntax(query)
         parser = self._parser(languages, internal, query_language_weights(query, languages))
         try:
@@ -256,6 +259,8 @@ class QueryReader:
         parsed = _narrowing(_phrases_in_named_fields(parsed))
         if known is not None and any(lang in COMPOUNDING for lang in languages):
             parsed = self._with_compound_parts(parsed, query, known)
+        if forms:
+            parsed = self._with_word_forms(parsed, forms)
         parsed = self._with_synonyms(parsed, query)
         for leaf in parsed.leaves():
             if type(leaf) is wq.Term and isinstance(leaf.text, str) \
@@ -281,6 +286,43 @@ class QueryReader:
                  for token in self.schema[field].analyzer(" ".join(parts))]
         return wq.Or([*parsed.subqueries, *added], boost=parsed.boost)
 
+    def word_forms(self, query: str, known: Callable[[str], bool]) -> dict[str, str]:
+        """Analysed form -> the analysed query word it is a form of: the forms of the query's words
+        and of the parts of its unknown compounds (forms.py) that the KB uses and that its stemmer
+        does not already bring together."""
+        found: dict[str, str] = {}
+        if not _PLAIN_QUERY.fullmatch(query.strip()):
+            return found
+        words = {word.lower() for word in _WORDS.findall(query)}
+        words.update(compound_words(query, known, unknown_only=True))  # bronnenlijst: bronnen -> bron
+        for lang in self.languages:
+            field = f"content_{lang}"
+            if lang not in FORMS or field not in self.schema:
+                continue
+            analyzer = self.schema[field].analyzer
+            typed = {token.text for token in analyzer(query)}
+            for word in sorted(words):
+                stems = [token.text for token in analyzer(word)]
+                if len(stems) != 1:
+                    continue  # a stop word, or a code in pieces
+                for form in sorted(FORMS[lang](word)):
+                    if known(form):
+                        found.update((token.text, stems[0]) for token in analyzer(form)
+                                     if token.text not in typed and token.text not in found)
+        return found
+
+    @staticmethod
+    def _with_word_forms(parsed: wq.Query, forms: dict[str, str]) -> wq.Query:
+        """A query of plain words with the other forms of its words added (FORM_WEIGHT), in the
+        fields of the languages that have forms."""
+        if type(parsed) is not wq.Or:
+            return parsed
+        added = [wq.Term(leaf.fieldname, form, boost=leaf.boost * FORM_WEIGHT)
+                 for leaf in parsed.subqueries
+                 if type(leaf) is wq.Term and leaf.fieldname.rpartition("_")[2] in FORMS
+                 for form, word in forms.items() if word == leaf.text]
+        return wq.Or([*parsed.subqueries, *added], boost=parsed.boost) if added else parsed
+
     def _matched_synonyms(self, query: str) -> list[tuple[tuple[str, ...], ...]]:
         """The synonym groups one of whose phrases the query has, word for word."""
         words = tuple(_WORDS.findall(query.lower()))
@@ -304,9 +346,10 @@ class QueryReader:
                  for token in self.schema[field].analyzer(words)]
         return wq.Or([*parsed.subqueries, *added], boost=parsed.boost)
 
-    def concepts(self, query: str) -> dict[str, str]:
+    def concepts(self, query: str, forms: dict[str, str] | None = None) -> dict[str, str]:
         """Analysed word -> its synonym group, for the query's matched groups: ranking counts a
-        group as one word, whichever of its phrases a document uses."""
+        group as one word, whichever of its phrases a document uses; with `forms` (analysed form ->
+        the typed word, see word_forms), a form counts as the word it is a form of."""
         found: dict[str, str] = {}
         for number, group in enumerate(self._matched_synonyms(query)):
             words = " ".join(word for phrase in group for word in phrase)
@@ -314,6 +357,8 @@ class QueryReader:
                 analyzer = getattr(self.schema[field], "analyzer", None)
                 if field.rpartition("_")[2] in self.languages and analyzer is not None:
                     found.update((token.text, f"synonyms:{number}") for token in analyzer(words))
+        for form, word in (forms or {}).items():
+            found.setdefault(form, found.get(word, word))
         return found
 
     def _analysed_caller_words(self, field: str) -> frozenset[str]:

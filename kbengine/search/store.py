@@ -460,18 +460,21 @@ class SearchIndex:
             def known(word: str) -> bool:
                 return ("words_public", word) in reader or ("words_other", word) in reader
 
+            forms = self.queries.word_forms(query, known)  # each counts as the typed word (forms.py)
             parsed = self.queries.parse(query, [lang] if lang else self.languages,
-                                        internal=audience != "public", known=known)
+                                        internal=audience != "public", known=known, forms=forms)
             try:
                 allowed = self._allowed_documents(searcher, (kind, lang, tuple(tags), audience, drafts))
                 if not allowed:  # (whoosh reads an empty filter as no filter at all)
                     return Found([], 0, suggest(searcher, query, public_only=audience == "public"))
                 words = ranking.word_terms(parsed, searcher.schema)
                 if words is not None:  # plain words, by far the most common query
+                    concepts = self.queries.concepts(query, forms)
                     ranked, total = ranking.rank_words(searcher, words, allowed, max(limit, RERANKED),
-                                                       self.norms, COORDINATION, self.queries.concepts(query))
-                    ranked = ranking.boost_titles(ranked, _ordered_words(words),
-                                                  lambda number: self._title_words(searcher, number),
+                                                       self.norms, COORDINATION, concepts)
+                    typed = [term for term in words if term[1] not in forms]
+                    ranked = ranking.boost_titles(ranked, _ordered_words(typed),
+                                                  lambda number: self._title_words(searcher, number, forms),
                                                   TITLE_COVER, TITLE_PHRASE)
                 else:
                     ranked, total = ranking.rank_query(searcher, parsed, allowed, max(1, limit))
@@ -493,12 +496,14 @@ class SearchIndex:
         lifted.sort(key=lambda item: (-item[1], item[0]))
         return lifted
 
-    def _title_words(self, searcher: Any, number: int) -> list[str]:
-        """The analysed words of a document's title (and a tree's symptoms), in order."""
+    def _title_words(self, searcher: Any, number: int, forms: dict[str, str]) -> list[str]:
+        """The analysed words of a document's title (and a tree's symptoms), in order; a form of
+        a typed word (`forms`) as that word."""
         shown = searcher.stored_fields(number).get("shown") or {}
         lang = shown.get("lang") if shown.get("lang") in self.languages else self.languages[0]
         text = " ; ".join([shown.get("title", ""), shown.get("symptoms", "")])
-        return [token.text for token in searcher.schema[f"title_{lang}"].analyzer(text)]
+        analyzer = searcher.schema[f"title_{lang}"].analyzer
+        return [forms.get(token.text, token.text) for token in analyzer(text)]
 
     def norms(self, searcher: Any, reader: Any, offset: int, field: str) -> list[float]:
         """BM25's length part of `field` for each document of a segment; made once per searcher."""
