@@ -164,13 +164,14 @@ def kbengine_figures(language: Language) -> dict[str, float]:
     return figures_of(figures, len(language.questions), time.perf_counter() - started)
 
 
-def copy_dutch(work: Path) -> Path:
-    """A copy of run.py's imported Dutch help (never written there), or a fresh import."""
+def copy_dutch(work: Path, help_dir: Path | None) -> Path:
+    """The Dutch help KB: imported from `help_dir`, else a copy of run.py's import (never written
+    there), else imported from the package as run.py does."""
     root = work / "nl"
     source = RELEVANCE_WORK / "nl"
-    if not (root / "kb.yaml").is_file() and (source / "kb.yaml").is_file():
+    if help_dir is None and not (root / "kb.yaml").is_file() and (source / "kb.yaml").is_file():
         shutil.copytree(source, root, ignore=shutil.ignore_patterns(".kb", "site"))
-    return dutch_kb(work, None)
+    return dutch_kb(work, help_dir)
 
 
 def main() -> None:
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument("--lang", choices=("en", "nl", "all"), default="all")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "kbengine-pagefind",
                         help="folder kept between runs (the KBs and their built sites)")
+    parser.add_argument("--help-dir", type=Path, help="an unpacked libreoffice-help-nl text/ folder")
     parser.add_argument("--misses", action="store_true",
                         help="list the site search's questions not ranked first")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -193,7 +195,7 @@ def main() -> None:
             if lang == "en" and not CORPUS.is_dir() and not (work / "en" / "kb.yaml").is_file():
                 print(f"skipping English: the corpus is missing ({CORPUS})", file=sys.stderr)
                 continue
-            root = english_kb(work) if lang == "en" else copy_dutch(work)
+            root = english_kb(work) if lang == "en" else copy_dutch(work, arguments.help_dir)
             language = prepare(lang, root, arguments.half)
             report[lang] = {}
             misses = {}
