@@ -43,8 +43,10 @@ class _HelpPage(HTMLParser):
         values = dict(attrs)
         if values.get("id") == "DisplayArea":
             self._inside = True
-        elif values.get("name") in ("relatedtopics", "related") or values.get("id") in ("SearchFrame", "DEBUG"):
-            # "related" marks the "Verwante onderwerpen" list of links: other pages' titles, not this one's text
+        elif (values.get("name") in ("relatedtopics", "related")
+              or values.get("id") in ("SearchFrame", "DEBUG")):
+            # "related" marks the "Verwante onderwerpen" list of links: other pages' titles,
+            # not this one's text
             self._inside = False
         if not self._inside:
             return

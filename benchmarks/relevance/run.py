@@ -190,6 +190,25 @@ def measure(rank: Ranker, questions: list[Question]) -> tuple[Figures, list[tupl
     return Figures(top1 / count, top5 / count, mrr / count, ndcg / count), misses
 
 
+def print_misses(lang: str, misses: list[tuple[Question, list[str]]]) -> None:
+    for question, found in misses:
+        print(f"  [{lang}] {question.text!r}: want {sorted(question.expected)[0]}, got {found[:3]}",
+              file=sys.stderr)
+
+
+def print_report(half: str, report: dict[str, dict[str, dict[str, float]]], *, as_json: bool) -> None:
+    """The figures by language and engine, as a table or as JSON."""
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"half: {half}")
+    print(f"{'lang':<5}{'engine':<10}{'n':>5}{'top-1':>8}{'top-5':>8}{'MRR@10':>9}{'nDCG@10':>9}{'ms/q':>8}")
+    for lang, engines_figures in report.items():
+        for engine, f in engines_figures.items():
+            print(f"{lang:<5}{engine:<10}{f['questions']:>5.0f}{f['top1']:>8.3f}{f['top5']:>8.3f}"
+                  f"{f['mrr10']:>9.3f}{f['ndcg10']:>9.3f}{f['ms_per_question']:>8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=("tune", "held", "all"), default="held")
@@ -234,18 +253,8 @@ def main() -> None:
                                     "mrr10": figures.mrr, "ndcg10": figures.ndcg,
                                     "ms_per_question": 1000 * elapsed / max(1, len(questions))}
             if arguments.misses and engine == "kbengine":
-                for question, found in misses:
-                    print(f"  [{lang}] {question.text!r}: want {sorted(question.expected)[0]}, "
-                          f"got {found[:3]}", file=sys.stderr)
-    if arguments.json:
-        print(json.dumps(report, indent=2))
-        return
-    print(f"half: {arguments.half}")
-    print(f"{'lang':<5}{'engine':<10}{'n':>5}{'top-1':>8}{'top-5':>8}{'MRR@10':>9}{'nDCG@10':>9}{'ms/q':>8}")
-    for lang, engines_figures in report.items():
-        for engine, f in engines_figures.items():
-            print(f"{lang:<5}{engine:<10}{f['questions']:>5}{f['top1']:>8.3f}{f['top5']:>8.3f}"
-                  f"{f['mrr10']:>9.3f}{f['ndcg10']:>9.3f}{f['ms_per_question']:>8.1f}")
+                print_misses(lang, misses)
+    print_report(arguments.half, report, as_json=arguments.json)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from kbengine.site.children import die_with_parent
 from kbengine.site.output import Changes
 
 BUNDLE = "pagefind"  # the folder in the site that holds the index and Pagefind's scripts
+QUERY_WORDS = "kb-query-words.json"  # per language, the words site.js leaves out of a question or weighs down
 _CONTENT_NAMED = ("fragment/", "index/", "filter/")  # and *.pf_meta: names carry a content hash
 
 
@@ -69,15 +70,35 @@ def _run_pagefind(site: Path, output: Path) -> None:
     if done.returncode != 0 or not (output / "pagefind.js").is_file():
         detail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise SearchIndexError("Pagefind could not index the site: " + " ".join(detail))
-    _sort_languages(output / "pagefind-entry.json")
+    languages = _sort_languages(output / "pagefind-entry.json")
+    _write_query_words(output / QUERY_WORDS, languages)
 
 
-def _sort_languages(entry: Path) -> None:
+def _sort_languages(entry: Path) -> list[str]:
     """Pagefind lists the languages of its entry file in any order; sorted, the same site always
-    gives the same bytes (and an unchanged entry file is left alone by the next build)."""
+    gives the same bytes (and an unchanged entry file is left alone by the next build). Returns them."""
     try:
         data = json.loads(entry.read_text("utf-8"))
         data["languages"] = dict(sorted(data["languages"].items()))
     except (OSError, ValueError, KeyError, AttributeError):
-        return  # a format this version does not know: left as Pagefind wrote it
+        return []  # a format this version does not know: left as Pagefind wrote it
     entry.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    return list(data["languages"])
+
+
+def _write_query_words(path: Path, languages: list[str]) -> None:
+    """The stop words and caller words of `kb search`, for each language of the index: site.js
+    leaves the first out of a question and weighs the second down, as `kb search` does."""
+    from whoosh.lang import NoStopWords, stopwords_for_language  # the stop words of kb search's analyser
+
+    from kbengine.search.query import CALLER_WORD_WEIGHT, CALLER_WORDS
+
+    def stop(lang: str) -> list[str]:
+        try:
+            return sorted(stopwords_for_language(lang))
+        except NoStopWords:
+            return []
+
+    words = {lang: {"stop": stop(lang), "caller": sorted(CALLER_WORDS.get(lang, "").split()),
+                    "caller_weight": CALLER_WORD_WEIGHT} for lang in languages}
+    path.write_text(json.dumps(words, ensure_ascii=False, separators=(",", ":")), "utf-8")

@@ -5,44 +5,128 @@
   var base = document.body.getAttribute("data-base") || "/";
   var KEY = "kb-path";
 
-  /* ---- search: results as you type (Pagefind), the form goes to the search page ---- */
+  /* ---- search (Pagefind): results as you type, the search page, kbSearch for tests and tools ---- */
   var pagefind = null;
   function loadPagefind() {
     if (!pagefind) {
       pagefind = import(base + "pagefind/pagefind.js").then(function (pf) {
-        return pf.options({ baseUrl: base }).then(function () { return pf; });
+        /* chosen on the tune half of benchmarks/relevance (docs/search.md): the title is the page's
+           h1 (weight 7) already, so Pagefind's own 5x title boost counted it twice; and a short page
+           that holds the words is more often the answer than a long one that mentions them */
+        return pf.options({ baseUrl: base, ranking: { metaWeights: { title: 2 }, pageLength: 0.9 } })
+          .then(function () { return pf; });
       });
     }
     return pagefind;
   }
+  /* Stop words and caller words per language, written beside the index by kb build (the lists
+     kb search uses): a question is not a list of words that must all be on the page. */
+  var queryWords = null;
+  function loadQueryWords() {
+    if (!queryWords) {
+      queryWords = fetch(base + "pagefind/kb-query-words.json")
+        .then(function (response) { return response.ok ? response.json() : {}; })
+        .catch(function () { return {}; });
+    }
+    return queryWords;
+  }
+  var COORDINATION = 1;  /* a page holding half the words of a question keeps half its score */
+  /* Pagefind finds only the pages that hold every word of a query, so a question typed as people
+     talk finds nothing. Each word is asked on its own and the pages are ranked by their summed
+     scores times the share of the question's words they hold; stop words are left out and caller
+     words ("cant", "keeps") weigh less. A quoted phrase goes to Pagefind as typed. */
+  function rankedSearch(query) {
+    query = query.trim();
+    return Promise.all([loadPagefind(), loadQueryWords()]).then(function (loaded) {
+      var pf = loaded[0], lists = loaded[1][document.documentElement.lang] || {};
+      var stop = lists.stop || [], caller = lists.caller || [], callerWeight = lists.caller_weight || 1;
+      var words = [];
+      query.toLocaleLowerCase().split(/\s+/).forEach(function (word) {
+        var bare = word.replace(/[^\p{L}\p{N}]/gu, "");
+        if (bare.length > 1 && stop.indexOf(bare) < 0 && words.indexOf(word) < 0) words.push(word);
+      });
+      var quoted = /^\s*".+"\s*$/.test(query);
+      if (quoted || words.length < 2) {
+        /* "how do i print": only "print" has to be on the page; a query of stop words is asked whole */
+        return pf.search(quoted || !words.length ? query : words[0])
+          .then(function (found) { return found.results; });
+      }
+      return Promise.all(words.map(function (word) { return pf.search(word); })).then(function (searches) {
+        var pages = {}, total = 0;
+        searches.forEach(function (found, at) {
+          var bare = words[at].replace(/[^\p{L}\p{N}]/gu, "");
+          var weight = caller.indexOf(bare) < 0 ? 1 : callerWeight;
+          total += weight;
+          found.results.forEach(function (result) {
+            var page = pages[result.id] || (pages[result.id] = { result: result, score: 0, held: 0 });
+            page.score += weight * result.score;
+            page.held += weight;
+          });
+        });
+        return Object.keys(pages).map(function (id) {
+          var page = pages[id];
+          return { result: page.result, rank: page.score * Math.pow(page.held / total, COORDINATION) };
+        }).sort(function (a, b) { return b.rank - a.rank; }).map(function (page) { return page.result; });
+      });
+    });
+  }
+  /* The first `limit` results of the site's search, as {url, meta, excerpt} */
+  window.kbSearch = function (query, limit) {
+    return rankedSearch(query).then(function (results) {
+      return Promise.all(results.slice(0, limit || 10).map(function (r) { return r.data(); }));
+    });
+  };
   function escapeHtml(text) {
     return String(text).replace(/[&<>"]/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c];
     });
   }
+  function resultList(items) {
+    return "<ul>" + items.map(function (item) {
+      return '<li><a href="' + escapeHtml(item.url) + '"><strong>' + escapeHtml(item.meta.title || item.url) +
+        "</strong><span>" + item.excerpt + "</span></a></li>";
+    }).join("") + "</ul>";
+  }
+  var searchPage = document.getElementById("search-ui");
   document.querySelectorAll("form.search-form").forEach(function (form) {
     var input = form.querySelector("input");
-    var box = form.querySelector(".live-results");
+    var onPage = searchPage && searchPage.contains(form);
+    var box = onPage ? document.getElementById("search-results") : form.querySelector(".live-results");
+    var limit = onPage ? 20 : 6;
     form.action = form.getAttribute("data-search-url");
-    var hide = function () { box.hidden = true; };
+    var hide = function () { if (!onPage) box.hidden = true; };
+    var waiting = null;
+    function show(query) {
+      rankedSearch(query).then(function (results) {
+        if (input.value.trim() !== query) return null;
+        if (onPage) noteFound(query, results.length);
+        return Promise.all(results.slice(0, limit).map(function (r) { return r.data(); }));
+      }).then(function (items) {
+        if (items === null || items === undefined || input.value.trim() !== query) return;
+        box.innerHTML = items.length ? resultList(items)
+          : "<p>" + escapeHtml(form.getAttribute("data-none") || "—") + "</p>";
+        box.hidden = false;
+      }).catch(function () { hide(); });
+    }
     input.addEventListener("input", function () {
       var query = input.value.trim();
+      clearTimeout(waiting);
       if (query.length < 2) { hide(); return; }
-      loadPagefind().then(function (pf) { return pf.debouncedSearch(query, {}, 250); })
-        .then(function (search) {
-          if (!search || input.value.trim() !== query) return null;
-          return Promise.all(search.results.slice(0, 6).map(function (r) { return r.data(); }));
-        })
-        .then(function (items) {
-          if (items === null || items === undefined) return;
-          box.innerHTML = items.length ? "<ul>" + items.map(function (item) {
-            return '<li><a href="' + escapeHtml(item.url) + '"><strong>' + escapeHtml(item.meta.title || item.url) +
-              "</strong><span>" + item.excerpt + "</span></a></li>";
-          }).join("") + "</ul>" : "<p>" + escapeHtml(form.getAttribute("data-none") || "—") + "</p>";
-          box.hidden = false;
-        })
-        .catch(function () { hide(); });
+      waiting = setTimeout(function () { show(query); }, 250);
     });
+    if (onPage) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        clearTimeout(waiting);
+        var query = input.value.trim();
+        history.replaceState(null, "", "?q=" + encodeURIComponent(query));
+        if (query) show(query);
+      });
+      var asked = new URLSearchParams(location.search).get("q");
+      if (asked) { input.value = asked; show(asked.trim()); }
+      input.focus();
+      return;
+    }
     input.addEventListener("keydown", function (event) {
       if (event.key === "Escape") hide();
       if (event.key === "ArrowDown" && !box.hidden) {
@@ -64,27 +148,12 @@
      sent once the reader has stopped typing, without anything else about them */
   var feedbackUrl = document.body.getAttribute("data-feedback");
   var quiet = null;
-  function reportNothingFound(term) {
-    if (!feedbackUrl || !navigator.sendBeacon) return;
+  function noteFound(term, count) {
     clearTimeout(quiet);
+    if (!feedbackUrl || !navigator.sendBeacon || count > 0 || term.length < 3) return;
     quiet = setTimeout(function () {
-      term = (term || "").trim();
-      if (term.length < 3) return;
-      loadPagefind().then(function (pf) { return pf.search(term); }).then(function (found) {
-        if (found && found.results.length === 0) {
-          navigator.sendBeacon(feedbackUrl, new URLSearchParams({ kind: "search", query: term }));
-        }
-      }).catch(function () { /* no search index: nothing to report */ });
+      navigator.sendBeacon(feedbackUrl, new URLSearchParams({ kind: "search", query: term }));
     }, 2000);
-  }
-
-  var searchUi = document.getElementById("search-ui");
-  if (searchUi && window.PagefindUI) {
-    var ui = new window.PagefindUI({ element: "#search-ui", showSubResults: true, showImages: false,
-      baseUrl: base, bundlePath: base + "pagefind/", autofocus: true,
-      processTerm: function (term) { reportNothingFound(term); return term; } });
-    var query = new URLSearchParams(location.search).get("q");
-    if (query) ui.triggerSearch(query);
   }
 
   /* ---- troubleshooters: remember the path taken in this tab ---- */

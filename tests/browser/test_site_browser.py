@@ -68,9 +68,9 @@ def mailto_body(tab: Tab) -> str:
 
 def search(tab: Tab, url: str, query: str) -> list[str]:
     tab.page.goto(url)
-    tab.page.locator(".pagefind-ui__search-input").fill(query)
-    tab.page.locator(".pagefind-ui__result-link").first.wait_for(timeout=10_000)
-    return [link.get_attribute("href") for link in tab.page.locator(".pagefind-ui__result-link").all()]
+    tab.page.locator("#search-q").fill(query)
+    tab.page.locator("#search-results a").first.wait_for(timeout=10_000)
+    return [link.get_attribute("href") for link in tab.page.locator("#search-results a").all()]
 
 
 def test_search_finds_a_known_article_in_english(tab: Tab, served: Served) -> None:
@@ -95,7 +95,7 @@ def test_the_header_search_shows_results_as_you_type(tab: Tab, served: Served) -
     assert result.get_attribute("href").startswith("/help/en/")
     tab.page.locator("#q").press("Enter")
     tab.page.wait_for_url("**/help/en/search/?q=printer")
-    tab.page.locator(".pagefind-ui__result-link").first.wait_for(timeout=10_000)
+    tab.page.locator("#search-results a").first.wait_for(timeout=10_000)
 
 
 def test_a_troubleshooter_walked_to_a_solution(tab: Tab, served: Served) -> None:
