@@ -4,6 +4,7 @@ so the ranking cannot change. Checked on small inline content, the bundled KB an
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,21 @@ def test_abbreviations_are_found_as_the_plain_pattern_finds_them() -> None:
     expected = [(m.span(), m.groups()) for m in words._DEFINED.finditer(text)]
     assert [(m.span(), m.groups()) for m in words._definitions(text)] == expected
     assert {("owa", "outlook web app"), ("pst", "personal folders file")} <= words.abbreviations(text)
+
+
+def test_a_share_whose_process_fails_is_built_by_the_main_process(bundled_kb: KnowledgeBase, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setattr(building, "MIN_PER_PROCESS", 10)
+    schema, documents = documents_of(bundled_kb)
+    main_process = os.getpid()
+
+    def document_of(document: dict[str, Any]) -> dict[str, Any]:
+        if os.getpid() != main_process:
+            raise MemoryError("a worker that cannot go on")
+        return document
+
+    folder = tmp_path / "fast"
+    folder.mkdir()
+    ix, _ = building.build_index(FileStorage(str(folder)), schema, documents, document_of, processes=2)
+    assert len(ix._segments()) == 2
+    assert contents(ix) == contents(whoosh_built(tmp_path / "whoosh", schema, documents))
