@@ -4,6 +4,7 @@ so the ranking cannot change. Checked on small inline content, the bundled KB an
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import md5_hash
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import create_in
 
 from kbengine.compiler import compile_kb
@@ -212,3 +215,22 @@ def test_a_share_whose_process_fails_is_built_by_the_main_process(bundled_kb: Kn
     ix, _ = building.build_index(FileStorage(str(folder)), schema, documents, document_of, processes=2)
     assert len(ix._segments()) == 2
     assert contents(ix) == contents(whoosh_built(tmp_path / "whoosh", schema, documents))
+
+
+def test_the_terms_table_hashes_keys_as_whoosh_does() -> None:
+    keys = sorted([b"a", b"\x00\x05outlook", "café".encode(), b"0x80070005" * 20, b"\xff" * 3])
+    table = building._TermTable(StructFile(io.BytesIO()))
+    for key in keys:
+        table.add(key, b"")
+    expected: list[list[tuple[int, int]]] = [[] for _ in range(256)]
+    for key, position in zip(keys, table.index, strict=True):
+        expected[md5_hash(key) & 255].append((md5_hash(key), position))
+    assert table.buckets == expected
+
+
+def test_a_word_in_capitals_gives_the_terms_of_its_lower_case(bundled_kb: KnowledgeBase) -> None:
+    schema, _ = documents_of(bundled_kb)
+    analyzer = schema["title_en"].analyzer
+    word_terms = FieldAnalysis(schema)._fields["title_en"][0]
+    for word in ("Outlook", "OUTLOOK", "outlook", "The", "X64", "KB5034441", "Café", "İstanbul", "Printers"):
+        assert word_terms[word] == tuple(token.text.encode() for token in analyzer(word, mode="index")), word

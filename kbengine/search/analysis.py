@@ -46,11 +46,18 @@ class WordTerms(dict[str, tuple[bytes, ...]]):
     def __init__(self, filters: list[Any]) -> None:
         super().__init__()
         self._filters = filters
+        # a chain that lower-cases first makes the same of "Outlook" as of "outlook": worked out once
+        self._lowers_first = bool(filters) and type(filters[0]) is LowercaseFilter
         stops = [item for item in filters if isinstance(item, StopFilter)]
         # a stop filter that renumbers gives the kept terms consecutive positions
         self.renumbers = bool(stops) and stops[0].renumber
 
     def __missing__(self, word: str) -> tuple[bytes, ...]:
+        if self._lowers_first:
+            lower = word.lower()
+            if lower != word:
+                terms = self[word] = self[lower]
+                return terms
         token = Token(positions=False, chars=False, removestops=True, mode="index")
         token.text, token.boost, token.stopped = word, 1.0, False
         stream: Any = iter((token,))
