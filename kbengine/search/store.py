@@ -29,7 +29,6 @@ from whoosh.index import FileIndex, LockError, open_dir
 
 from kbengine.layout import CACHE_DIR, CONFIG_FILE, cache_key
 from kbengine.search import ranking
-from kbengine.search.building import build_index, count_abbreviations
 from kbengine.search.documents import (
     SCHEMA_VERSION,
     as_document,
@@ -119,6 +118,8 @@ class IndexUpdate:
 
 def _fill(writer: Any, documents: Iterable[dict[str, Any]], mined: dict[tuple[str, str], int]) -> int:
     """Add the documents; the abbreviations their texts define are counted into `mined`."""
+    from kbengine.search.building import count_abbreviations  # only when writing: a search never does
+
     count = 0
     for document in documents:
         count_abbreviations(document, mined)
@@ -160,6 +161,8 @@ def _sweep_leftovers(base: Path) -> None:
 
 def _rebuild(kb: KnowledgeBase, languages: list[str]) -> FileIndex:
     """Write a whole new index aside, then swap it in; in memory when .kb/ cannot be written."""
+    from kbengine.search.building import build_index  # ~25 ms of imports a search does not need
+
     schema = build_schema(languages)
     items = list(indexed_items(kb))
     known = _kb_words(items, languages)
