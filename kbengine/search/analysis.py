@@ -146,15 +146,18 @@ class FieldAnalysis:
 
     def _with_positions(self, terms: WordTerms, text: str, boost: float, format_: Any) -> list[Posting]:
         words = self._words(text)
-        each = [terms[word] for word in words]
         found: defaultdict[bytes, list[int]] = defaultdict(list)
         if terms.renumbers:  # whoosh's stop filter numbers the kept terms on from the first one's place
-            first = next((index for index, terms_of_word in enumerate(each) if terms_of_word), 0)
-            for term, position in zip(chain.from_iterable(each), count(first)):
+            first = 0
+            for index, word in enumerate(words):
+                if terms[word]:
+                    first = index
+                    break
+            for term, position in zip(chain.from_iterable(map(terms.__getitem__, words)), count(first)):
                 found[term].append(position)
         else:
-            for index, terms_of_word in enumerate(each):
-                for term in terms_of_word:
+            for index, word in enumerate(words):
+                for term in terms[word]:
                     found[term].append(index)
         self._analysed[(id(terms), text)] = found
         one = self._one_position
