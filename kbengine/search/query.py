@@ -118,7 +118,7 @@ _LANGUAGE_PREFERENCE = 2.0  # weight of the fields in the language a query appea
 def query_language_weights(query: str, languages: list[str]) -> dict[str, float]:
     """Weigh up the language whose stop words the query uses most ("ik ben mijn ..." is Dutch)."""
     words = [word.lower() for word in re.findall(r"[^\W\d_]+", query)]
-    counts = {lang: sum(word in _stop_words(lang) for word in words) for lang in languages}
+    counts = {lang: sum(word in stop_words(lang) for word in words) for lang in languages}
     best = max(counts.values(), default=0)
     leaders = [lang for lang, count in counts.items() if count == best]
     if best == 0 or len(leaders) > 1:
@@ -127,7 +127,8 @@ def query_language_weights(query: str, languages: list[str]) -> dict[str, float]
 
 
 @functools.cache
-def _stop_words(lang: str) -> frozenset[str]:
+def stop_words(lang: str) -> frozenset[str]:
+    """The little words the analyser of `lang` leaves out (none for a language whoosh has no list for)."""
     try:
         return frozenset(stopwords_for_language(lang))
     except NoStopWords:

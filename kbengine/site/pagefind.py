@@ -89,16 +89,8 @@ def _sort_languages(entry: Path) -> list[str]:
 def _write_query_words(path: Path, languages: list[str]) -> None:
     """The stop words and caller words of `kb search`, for each language of the index: site.js
     leaves the first out of a question and weighs the second down, as `kb search` does."""
-    from whoosh.lang import NoStopWords, stopwords_for_language  # the stop words of kb search's analyser
+    from kbengine.search.query import CALLER_WORD_WEIGHT, CALLER_WORDS, stop_words
 
-    from kbengine.search.query import CALLER_WORD_WEIGHT, CALLER_WORDS
-
-    def stop(lang: str) -> list[str]:
-        try:
-            return sorted(stopwords_for_language(lang))
-        except NoStopWords:
-            return []
-
-    words = {lang: {"stop": stop(lang), "caller": sorted(CALLER_WORDS.get(lang, "").split()),
+    words = {lang: {"stop": sorted(stop_words(lang)), "caller": sorted(CALLER_WORDS.get(lang, "").split()),
                     "caller_weight": CALLER_WORD_WEIGHT} for lang in languages}
     path.write_text(json.dumps(words, ensure_ascii=False, separators=(",", ":")), "utf-8")

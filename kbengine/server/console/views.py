@@ -269,9 +269,10 @@ def _html(kb: KnowledgeBase, agent: Agent, markdown: str, source: str, lang: str
 @router.get("/walks/{walk_id}", response_class=HTMLResponse)
 def walk(request: Request, agent: Signed, walk_id: str, article: str = "", q: str = "") -> Response:
     """The walk; `article`: one the agent opened from the walk (a result, a link), recorded as read."""
-    if article and _article_panel(_library(request).kb, agent, article) is not None:
-        # a walk busy in another request still shows the article; only the reading goes unrecorded
-        with suppress(Conflict):
+    if article:
+        # a walk busy in another request still shows the article, only the reading goes unrecorded;
+        # an article the agent may not see is neither shown nor recorded
+        with suppress(Conflict, NotFound):
             _walks(request).open_article(agent.caller, walk_id, article)
     return _walk_page(request, agent, walk_id, article=article, q=q)
 
