@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh.analysis import CompositeAnalyzer
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import md5_hash
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import create_in
+from whoosh.lang import stemmer_for_language
 
 from kbengine.compiler import compile_kb
 from kbengine.kb import KnowledgeBase
 from kbengine.search import building, words
 from kbengine.search.analysis import FieldAnalysis
-from kbengine.search.documents import as_document, build_schema, indexed_items, kb_languages
+from kbengine.search.documents import Stem, as_document, build_schema, indexed_items, kb_languages
 from kbengine.search.store import _kb_words, index_folder, open_index
 from tests.conftest import CORPUS_SLICE
 
@@ -234,3 +237,44 @@ def test_a_word_in_capitals_gives_the_terms_of_its_lower_case(bundled_kb: Knowle
     word_terms = FieldAnalysis(schema)._fields["title_en"][0]
     for word in ("Outlook", "OUTLOOK", "outlook", "The", "X64", "KB5034441", "Café", "İstanbul", "Printers"):
         assert word_terms[word] == tuple(token.text.encode() for token in analyzer(word, mode="index")), word
+
+
+def stemmed_words(kb: KnowledgeBase) -> dict[str, set[str]]:
+    """Every word that reaches a language's stemmer when the KB is indexed, by language."""
+    schema, documents = documents_of(kb)
+    found: dict[str, set[str]] = {}
+    for document in documents:
+        for name, value in document.items():
+            lang = name.rpartition("_")[2]
+            if lang in ("public", "other") or not isinstance(value, str) or not schema[name].analyzer:
+                continue
+            analyzer = schema[name].analyzer
+            if isinstance(analyzer, CompositeAnalyzer) and type(analyzer.items[-1]).__name__ == "StemFilter":
+                before = CompositeAnalyzer(*analyzer.items[:-1])  # the chain up to the stemmer
+                found.setdefault(lang, set()).update(token.text for token in before(value, mode="index"))
+    return found
+
+
+def test_english_and_dutch_are_stemmed_in_c_with_whooshs_stems(bundled_kb: KnowledgeBase, write_kb) -> None:
+    root = write_kb(ODD_TEXTS)
+    shutil.copytree(CORPUS_SLICE, root / "articles" / "slice")
+    seen = 0
+    for kb in (bundled_kb, compile_kb(root)):
+        for lang, words_seen in stemmed_words(kb).items():
+            stem, whooshs = Stem(lang), stemmer_for_language(lang)
+            assert stem.fast, lang  # PyStemmer: a dependency
+            assert {word: stem(word) for word in words_seen} == {word: whooshs(word) for word in words_seen}
+            seen += len(words_seen)
+    assert seen > 3000
+    # where whoosh's English stemmer and Snowball's part, whoosh's is kept
+    assert Stem("en")("orgnization") == stemmer_for_language("en")("orgnization") == "orgnize"
+
+
+def test_a_schema_read_back_from_an_index_stems_as_it_was_written() -> None:
+    schema = build_schema(["en", "nl", "fr"])
+    read = pickle.loads(pickle.dumps(schema))
+    text = "Organizations pasted their printers' queues; de printers werden afgedrukt; imprimantes"
+    for name in ("body_en", "body_nl", "body_fr"):
+        assert [token.text for token in read[name].analyzer(text)] == \
+            [token.text for token in schema[name].analyzer(text)]
+    assert read["body_en"].analyzer.items[-1].stemfn == Stem("en")
