@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import pickle
 import struct
-import zlib
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -42,12 +41,10 @@ Item = TypeVar("Item")
 Posting = tuple[int, float, bytes, int | None]  # document number, weight, encoded value, field length
 
 _BLOCK = 128  # postings per block, as W3Codec writes them
-# whoosh compresses every block; most hold a posting or two, for which zlib's set-up costs more
-# than all the rest of the block and its output is longer than its input
-_COMPRESS_FROM = 256  # bytes
-# zlib level 1 rather than whoosh's 3: on the corpus a seventh less zlib time for an index 3.5%
-# larger in its compressed blocks; readers take any level
-_LEVEL = 1
+# Blocks are not compressed (whoosh compresses each with zlib; its readers take either): zlib was
+# 7% of a build's CPU, and searches read uncompressed blocks no slower (50 queries on the corpus,
+# 31 rounds: -1% CPU a query, within noise), for an index half as large again (47 MB, not 32 MB)
+_UNCOMPRESSED = 0
 _RECORD = struct.Struct("!ii")  # a term record's key and value lengths, as whoosh's hash files have them
 # W3TermInfo's bytes for postings kept apart (not inlined): its statistics, then their extent
 _TERM_INFO = struct.Struct(W3TermInfo._struct.format + "qi")
@@ -137,14 +134,11 @@ class _FieldWriter(W3FieldWriter):
                 mini_values = b"".join(values)
             deltas = tuple(map(sub, numbers, (0, *numbers[:-1])))  # (map stops at the shorter)
             data = pickle.dumps((deltas, mini_weights, mini_values), 2)
-            level = _LEVEL if len(data) >= _COMPRESS_FROM else 0
-            if level:
-                data = zlib.compress(data, level)
             known = [length for length in lengths if length] if None in lengths else lengths
             shortest, longest = (min(known), max(known)) if known else (None, 0)
             heaviest = max(weights)
             heaviest = heaviest if heaviest > 0 else 0
-            head = pickle.dumps((count, numbers[-1], heaviest, level,
+            head = pickle.dumps((count, numbers[-1], heaviest, _UNCOMPRESSED,
                                  length_to_byte(shortest), length_to_byte(longest)), 2)
             size = len(head) + len(data)
             pending += (pack_int(-size if first + _BLOCK >= len(postings) else size), head, data)
@@ -177,12 +171,9 @@ class _FieldWriter(W3FieldWriter):
             else:
                 mini_values = value
             data = pickle.dumps(((number,), None if stored == 1.0 else stored, mini_values), 2)
-            level = _LEVEL if len(data) >= _COMPRESS_FROM else 0
-            if level:
-                data = zlib.compress(data, level)
             heaviest = weight if weight > 0 else 0
             length_byte = length_to_byte(length or None)
-            head = pickle.dumps((1, number, heaviest, level, length_byte, length_byte), 2)
+            head = pickle.dumps((1, number, heaviest, _UNCOMPRESSED, length_byte, length_byte), 2)
             block = WHOOSH3_HEADER_MAGIC + pack_int(-len(head) - len(data)) + head + data
             made = self._singles[key] = (block, stored, heaviest)
         block, stored, heaviest = made
