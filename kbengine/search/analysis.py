@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from itertools import chain, count
+from operator import sub
+from pickle import dumps
 from typing import Any
 
 from whoosh.analysis import (
@@ -167,7 +169,7 @@ class FieldAnalysis:
                 encoded = one.get(kept[0])
                 if encoded is None:
                     encoded = one[kept[0]] = format_.encode(kept)
-            else:
-                encoded = format_.encode(kept)
+            else:  # Positions.encode: the count, then the gaps pickled (its loop, in C)
+                encoded = pack_uint(len(kept)) + dumps(list(map(sub, kept, [0, *kept])), 2)
             postings.append((term, len(kept), float(len(kept)) * boost, encoded))
         return postings
