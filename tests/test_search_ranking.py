@@ -6,6 +6,7 @@ from __future__ import annotations
 from kbengine.compiler import compile_kb
 from kbengine.search import search
 from kbengine.search.forms import dutch_forms
+from kbengine.search.store import open_index
 from kbengine.search.words import code_parts, compound_parts
 
 
@@ -94,6 +95,31 @@ def test_a_document_with_more_of_the_query_words_ranks_higher(write_kb) -> None:
         "articles/slide.md": "# Slide\n\nA slide. Slides hold slide content: a slide title, slide notes.\n",
     }))
     assert ids(search(kb, "slide order"))[0] == "order"
+
+
+def test_the_words_as_typed_decide_between_pages_the_stemmer_makes_equal(write_kb) -> None:
+    kb = compile_kb(write_kb({
+        "articles/a-mailboxes.md": "# Storage warning\n\nThe mailboxes are full.\n",
+        "articles/b-mailbox.md": "# Storage warning\n\nThe mailbox is full.\n",
+        "articles/printer.md": "# Printer offline\n\nRestart the printer.\n",
+        "articles/vpn.md": "# VPN drops\n\nConnect again.\n",
+    }))
+    # mailbox and mailboxes stem alike: only the exact-word score tells the pages apart, both ways
+    assert ids(search(kb, "mailbox full"))[:2] == ["b-mailbox", "a-mailboxes"]
+    assert ids(search(kb, "mailboxes full"))[:2] == ["a-mailboxes", "b-mailbox"]
+    # it only re-orders what the query finds: a page with none of the words never comes in
+    assert set(ids(search(kb, "mailbox full"))) == {"a-mailboxes", "b-mailbox"}
+
+
+def test_the_words_as_typed_leave_out_stop_words_and_caller_words(write_kb) -> None:
+    kb = compile_kb(write_kb({"articles/reset.md": "# Reset a forgotten password\n\nUse the portal.\n"}))
+    index, _ = open_index(kb)
+    try:
+        # in a small KB "my" is rarer than "password": counted, it would outweigh the real words
+        assert index.queries.exact_words("I forgot my Password, please help") == ["forgot", "password"]
+        assert index.queries.exact_words("ik ben mijn wachtwoord vergeten") == ["wachtwoord", "vergeten"]
+    finally:
+        index.close()
 
 
 def test_words_callers_wrap_a_question_in_weigh_little(write_kb) -> None:

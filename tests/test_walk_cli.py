@@ -186,6 +186,14 @@ def test_the_ticket_is_recorded_and_sessions_list_filters_on_it(kb_root: Path) -
     assert "INC42" in text and "2 sessions" in text
 
 
+def test_the_callers_words_given_with_query_are_kept_with_the_session(kb_root: Path) -> None:
+    _, state = walk_json(kb_root, "printer", "--query", "  printer shows offline ", "--answer", "Yes")
+    data = json.loads(kb(kb_root, "sessions", "show", state["session"], "--json").stdout)
+    assert data["events"][0]["event"] == "start" and data["events"][0]["query"] == "printer shows offline"
+    refused = kb(kb_root, "walk", "--resume", state["session"], "--query", "other words")
+    assert refused.exit_code == 2 and "a resumed session keeps the words it began with" in refused.output
+
+
 def test_sessions_show_lists_every_event(kb_root: Path) -> None:
     _, state = walk_json(kb_root, "printer", "--answer", "Yes")
     shown = kb(kb_root, "sessions", "show", state["session"])

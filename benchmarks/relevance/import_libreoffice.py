@@ -7,8 +7,9 @@ into a temporary folder. Each help page (text/**/*.html, Basic reference left ou
 `articles/<module>/<folder>/<page>.md` with its first heading as title, its first paragraph as
 summary and `lang: nl`; headings, paragraphs, list items and notes become Markdown. The words a
 Mac user would see instead (`Commando` for `Ctrl`, hidden in the page) are left out, as the
-browser does. The pages' index keywords are left out too: the benchmark compares engines on
-title, summary and body only. Attribution: the LibreOffice contributors (help text, MPL-2.0).
+browser does. A page's entries in the help's keyword index (bookmarks.js, what LibreOffice's
+Help > Index tab lists: "opmaak -- herstellen") become its `tags`, as a writer's keywords; the
+benchmark gives them to every engine. Attribution: the LibreOffice contributors (help text, MPL-2.0).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -27,6 +29,8 @@ HELP_TEXT = Path("usr/share/libreoffice/help/nl/text")
 SKIPPED_MODULES = {"sbasic"}  # the Basic language reference: API pages, not help a caller needs
 _BLOCKS = {"h1": "# ", "h2": "## ", "h3": "### ", "h4": "### ", "p": "", "li": "- "}
 _SPACE = re.compile(r"\s+")
+# in the imported kb.yaml: a work folder imported by an older version of this script is imported again
+IMPORT_MARK = "# imported by import_libreoffice.py, version 3 (index keywords as tags)"
 
 
 class _HelpPage(HTMLParser):
@@ -78,7 +82,26 @@ class _HelpPage(HTMLParser):
             self._open[-1][1].append(data)
 
 
-def page_article(page: Path) -> tuple[str, str] | None:
+_BOOKMARK = re.compile(r'\{url:"[a-z]+/text/([^"?#]+)\.html[^"]*",\s*app:"[^"]*",\s*text:"([^"]*)"\}')
+
+
+def index_terms(help_text: Path) -> dict[str, list[str]]:
+    """Each page's entries in the help's keyword index (page path without .html -> entries),
+    an entry's levels joined by a space: "opmaak -- herstellen" -> "opmaak herstellen"."""
+    try:
+        source = (help_text.parent / "bookmarks.js").read_text("utf-8", errors="replace")
+    except OSError:
+        return {}
+    terms: dict[str, list[str]] = {}
+    for page, text in _BOOKMARK.findall(source):
+        entry = _SPACE.sub(" ", html.unescape(text).replace("--", " ").replace(",", " ")).strip()
+        kept = terms.setdefault(page, [])
+        if entry and entry not in kept:
+            kept.append(entry)
+    return terms
+
+
+def page_article(page: Path, tags: Sequence[str] = ()) -> tuple[str, str] | None:
     """(title, Markdown article) of one help page, or None when it has no heading or text."""
     parser = _HelpPage()
     parser.feed(page.read_text("utf-8", errors="replace"))
@@ -89,8 +112,10 @@ def page_article(page: Path) -> tuple[str, str] | None:
         return None
     summary = next((text for tag, text in body if tag == "p"), "")
     lines = [f"{_BLOCKS[tag]}{text}" for tag, text in body]
+    listed = "".join(f"\n  - {_yaml(tag)}" for tag in tags)
     front = (f"---\ntitle: {_yaml(title)}\nsummary: {_yaml(summary[:300])}\nlang: nl\n"
-             f"source: LibreOffice help, MPL-2.0\n---\n\n")
+             + (f"tags:{listed}\n" if tags else "")
+             + "source: LibreOffice help, MPL-2.0\n---\n\n")
     return title, front + "\n\n".join(lines) + "\n"
 
 
@@ -109,18 +134,19 @@ def unpack_package(work: Path) -> Path:
 def import_help(help_text: Path, out: Path) -> int:
     """Write one article per help page under out/articles; returns how many were written."""
     written = 0
+    terms = index_terms(help_text)
     for page in sorted(help_text.rglob("*.html")):
         relative = page.relative_to(help_text)
         if relative.parts[0] in SKIPPED_MODULES:
             continue
-        article = page_article(page)
+        article = page_article(page, terms.get(relative.with_suffix('').as_posix(), []))
         if article is None:
             continue
         target = out / "articles" / relative.with_suffix(".md")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html.unescape(article[1]), "utf-8")
         written += 1
-    (out / "kb.yaml").write_text("title: LibreOffice-hulp (nl)\nlanguages: [nl]\n", "utf-8")
+    (out / "kb.yaml").write_text(f"title: LibreOffice-hulp (nl)\nlanguages: [nl]\n{IMPORT_MARK}\n", "utf-8")
     return written
 
 

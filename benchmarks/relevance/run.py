@@ -42,7 +42,7 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
-from import_libreoffice import import_help, unpack_package  # noqa: E402
+from import_libreoffice import IMPORT_MARK, import_help, unpack_package  # noqa: E402
 
 from kbengine.compiler import compile_kb  # noqa: E402
 from kbengine.kb import KnowledgeBase  # noqa: E402
@@ -88,8 +88,11 @@ def english_kb(work: Path) -> Path:
 
 def dutch_kb(work: Path, help_dir: Path | None) -> Path:
     root = work / "nl"
-    if not (root / "kb.yaml").is_file():
-        shutil.rmtree(root, ignore_errors=True)
+    config = root / "kb.yaml"
+    if not config.is_file() or IMPORT_MARK not in config.read_text("utf-8"):
+        shutil.rmtree(root, ignore_errors=True)  # (an older import: the baselines' indexes go too)
+        shutil.rmtree(work / "whoosh-nl", ignore_errors=True)
+        (work / "fts5-nl.sqlite").unlink(missing_ok=True)
         if help_dir is None:
             unpacked = work / "libreoffice-help-nl"
             unpacked.mkdir(exist_ok=True)
@@ -107,7 +110,10 @@ def kbengine_ranker(kb: KnowledgeBase) -> Ranker:
 
 
 def _rows(kb: KnowledgeBase) -> list[tuple[str, str, str, str]]:
-    return [(a.path, a.title, a.summary, plain_text(a.body)) for a in kb.articles.values()]
+    """(path, title, summary, body) of each article: an article's tags (the Dutch help's index
+    keywords) go with its summary, so every engine has the same words."""
+    return [(a.path, a.title, " ".join([a.summary, *a.tags]).strip(), plain_text(a.body))
+            for a in kb.articles.values()]
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -90,6 +90,9 @@ def _search_hits(kb: KBOutline) -> Any:
 @click.argument("tree", required=False)
 @root_option
 @click.option("--ticket", metavar="REF", help="Tie the session to a ticket number, e.g. INC0012345.")
+@click.option("--query", metavar="TEXT", default="",
+              help="The caller's words that led to TREE, kept with the session: a solved walk teaches "
+                   "`kb search` what answers them.")
 @click.option("--resume", "resume_id", metavar="ID",
               help="Continue a session that was stopped, killed or abandoned.")
 @click.option("--answer", "answers", multiple=True, metavar="LABEL",
@@ -105,7 +108,7 @@ def _search_hits(kb: KBOutline) -> Any:
 @click.option("--verbose", "-v", is_flag=True,
               help="Show the raw pattern of an input beside its form in words.")
 @database_option
-def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: str | None,
+def command(tree: str | None, root: Path | None, ticket: str | None, query: str, resume_id: str | None,
             answers: tuple[str, ...], inputs: tuple[str, ...], notes: tuple[str, ...], dry_run: bool,
             as_json: bool, verbose: bool, database: str | None) -> None:
     """Walk a troubleshooting tree with a caller, step by step, and record the session.
@@ -149,6 +152,7 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
       kb walk
       kb walk --resume 20240501-143012-3fa9
       kb walk printer-not-printing --answer FollowMe --answer "my job is not in the list" --json
+      kb walk printer-not-printing --query "printer says offline" --answer Yes --json
       kb walk --resume 20240501-143012-3fa9 --answer No --input asset_tag=NL12345 --json
     """
     from kbengine.terminal import interactive
@@ -161,15 +165,18 @@ def command(tree: str | None, root: Path | None, ticket: str | None, resume_id: 
                                "to choose one; kb list trees shows the trees")
     if dry_run and resume_id:
         raise click.UsageError("--dry-run tries a new walk; it cannot be combined with --resume")
+    if query.strip() and resume_id:
+        raise click.UsageError("--query belongs to a new walk; "
+                               "a resumed session keeps the words it began with")
     kb = open_outline(root)
     try:
         store = open_sessions(kb, database)
         try:
             if scripted:
                 _scripted(kb, store, tree, resume_id, ticket, list(answers), _parse_inputs(inputs),
-                          list(notes), as_json, dry_run, verbose)
+                          list(notes), as_json, dry_run, verbose, query.strip())
             else:
-                _interactive(kb, store, tree, resume_id, ticket, verbose)
+                _interactive(kb, store, tree, resume_id, ticket, verbose, query.strip())
         finally:
             store.close()
     except (WalkError, SessionError) as error:
@@ -194,11 +201,11 @@ def _begin(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str 
 
 def _scripted(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
               ticket: str | None, answers: list[str], inputs: dict[str, str], notes: list[str],
-              as_json: bool, dry_run: bool, verbose: bool) -> None:
+              as_json: bool, dry_run: bool, verbose: bool, query: str = "") -> None:
     rehearsal = _rehearse(kb, tree, answers, inputs, notes) if tree else None
     if rehearsal is not None and (dry_run or "error" in rehearsal):
         _print_scripted(rehearsal, "", as_json, verbose)
-    recorded = _begin(kb, store, tree, resume_id, ticket)
+    recorded = _begin(kb, store, tree, resume_id, ticket, query)
     try:
         result = run_scripted(recorded, answers, inputs)
         if notes and "error" not in result:
@@ -246,7 +253,7 @@ def _print_scripted(result: dict[str, Any], handover: str, as_json: bool, verbos
 
 
 def _interactive(kb: KBOutline, store: SessionStore, tree: str | None, resume_id: str | None,
-                 ticket: str | None, verbose: bool) -> None:
+                 ticket: str | None, verbose: bool, query: str = "") -> None:
     from rich.console import Console
 
     from kbengine.terminal import Keyboard, Terminal
@@ -262,7 +269,7 @@ def _interactive(kb: KBOutline, store: SessionStore, tree: str | None, resume_id
             tree = None
         if tree is None:
             raise SystemExit(0)
-    recorded = _begin(kb, store, tree, resume_id, ticket, screen.query)
+    recorded = _begin(kb, store, tree, resume_id, ticket, screen.query or query)
     for warning in recorded.warnings:
         screen.message += f"Warning: {warning}\n"
     try:

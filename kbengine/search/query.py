@@ -362,6 +362,14 @@ class QueryReader:
             found.setdefault(form, found.get(word, word))
         return found
 
+    def exact_words(self, query: str) -> list[str]:
+        """The query's words as typed, in lower case, as the vocabulary field holds them: what
+        ranking.exact_scores looks for. Stop words and caller words say nothing of the answer (in a
+        small KB *my* is rarer than *password*) and are left out, as the ranking leaves them."""
+        little = self._analysed_caller_words("words_public").union(*map(stop_words, self.languages))
+        return [token.text for token in self.schema["words_public"].analyzer(query)
+                if len(token.text) > 1 and token.text not in little]
+
     def _analysed_caller_words(self, field: str) -> frozenset[str]:
         """CALLER_WORDS of every language, as the field's analyser indexes them (a Dutch caller
         may type English words)."""

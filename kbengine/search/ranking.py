@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -174,6 +175,46 @@ def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[
         best = [(document, score) for document, score in scores.items() if score >= lowest]
     best.sort(key=lambda item: (-item[1], item[0]))
     return best[:limit], len(scores)
+
+
+def exact_scores(searcher: Any, words: Iterable[str], fields: Sequence[str], candidates: set[int],
+                 norms: Callable[[Any, Any, int, str], Sequence[float]]) -> dict[int, float]:
+    """A second opinion on `candidates`: BM25 of the words as typed (unstemmed, lower case) over
+    each document's whole text (`fields`: the vocabulary fields), with Robertson's idf, as SQLite
+    FTS5 ranks. Exact words and whole-document length are evidence the fielded, stemmed ranking
+    lacks; a word in half the documents or more tells nothing here and is not read."""
+    k1 = searcher.weighting.K1
+    documents = searcher.doc_count_all()
+    scores: dict[int, float] = {}
+    for word in set(words):
+        for field in fields:
+            frequency = searcher.doc_frequency(field, word)
+            idf = math.log((documents - frequency + 0.5) / (frequency + 0.5)) if frequency else 0.0
+            if idf <= 0:
+                continue
+            top = idf * (k1 + 1)
+            for leaf, offset in searcher.leaf_searchers():
+                reader = leaf.reader()
+                norm = norms(searcher, reader, offset, field)
+                for ids, frequencies, _ in _posting_blocks(reader, field, word, weights=True):
+                    for number, times in zip(ids, frequencies, strict=True):
+                        document = number + offset
+                        if document in candidates:
+                            found = top * times / (times + norm[number])
+                            scores[document] = scores.get(document, 0.0) + found
+    return scores
+
+
+def fuse(ranked: Ranked, exact: dict[int, float], weight: float) -> Ranked:
+    """`ranked` re-ordered by its score plus `weight` times the exact-word score, the latter scaled
+    so that the best exact-word score is worth `weight` times the best ranked score (so neither
+    scale matters, and scores stay on the ranking's scale)."""
+    if not ranked or not exact:
+        return ranked
+    scale = weight * max(score for _, score in ranked) / (max(exact.values()) or 1.0)
+    fused = [(document, score + scale * exact.get(document, 0.0)) for document, score in ranked]
+    fused.sort(key=lambda item: (-item[1], item[0]))
+    return fused
 
 
 def _union(masks: Iterable[int]) -> int:
