@@ -50,6 +50,7 @@ class WordTerms(dict[str, tuple[bytes, ...]]):
         self._filters = filters
         # a chain that lower-cases first makes the same of "Outlook" as of "outlook": worked out once
         self._lowers_first = bool(filters) and type(filters[0]) is LowercaseFilter
+        self._lowers_only = self._lowers_first and len(filters) == 1
         stops = [item for item in filters if isinstance(item, StopFilter)]
         # a stop filter that renumbers gives the kept terms consecutive positions
         self.renumbers = bool(stops) and stops[0].renumber
@@ -59,6 +60,9 @@ class WordTerms(dict[str, tuple[bytes, ...]]):
             lower = word.lower()
             if lower != word:
                 terms = self[word] = self[lower]
+                return terms
+            if self._lowers_only:  # ("did you mean"'s words: the chain would only lower-case it again)
+                terms = self[word] = (word.encode("utf-8"),)
                 return terms
         token = Token(positions=False, chars=False, removestops=True, mode="index")
         token.text, token.boost, token.stopped = word, 1.0, False
