@@ -25,12 +25,11 @@ from whoosh.analysis import (
     RegexTokenizer,
     StemFilter,
     StopFilter,
-    Token,
 )
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
-from kbengine.search.words import CodePartsFilter
+from kbengine.search.words import CodePartsFilter, code_parts
 
 Posting = tuple[bytes, int, float, bytes]  # (term, frequency, weight, encoded value), as FieldType.index
 
@@ -64,13 +63,33 @@ class WordTerms(dict[str, tuple[bytes, ...]]):
             if self._lowers_only:  # ("did you mean"'s words: the chain would only lower-case it again)
                 terms = self[word] = (word.encode("utf-8"),)
                 return terms
-        token = Token(positions=False, chars=False, removestops=True, mode="index")
-        token.text, token.boost, token.stopped = word, 1.0, False
-        stream: Any = iter((token,))
-        for item in self._filters:
-            stream = item(stream)
-        terms = self[word] = tuple(kept.text.encode("utf-8") for kept in stream)  # read as yielded
+        terms = self[word] = tuple(text.encode("utf-8") for text in _through(self._filters, 0, word)[0])
         return terms
+
+
+def _through(filters: list[Any], start: int, text: str) -> tuple[list[str], str]:
+    """What the filters from `start` on keep of a word at index time, in order, and the word as
+    they leave it: each filter's __call__ without its generator (whoosh's filters change one
+    token in place, so the code-parts filter splits the word as the filters after it left it)."""
+    for index in range(start, len(filters)):
+        item = filters[index]
+        kind = type(item)
+        if kind is LowercaseFilter:
+            text = text.lower()
+        elif kind is CharsetFilter:
+            text = text.translate(item.charmap)
+        elif kind is StopFilter:  # (a stop word is removed)
+            if len(text) < item.min or (item.max is not None and len(text) > item.max) or text in item.stops:
+                return [], text
+        elif kind is StemFilter:
+            if text not in item.ignore:
+                text = item._stem(text)
+        else:  # CodePartsFilter: the word, then its parts
+            kept, text = _through(filters, index + 1, text)
+            for part in code_parts(text):
+                kept += _through(filters, index + 1, part)[0]
+            return kept, text
+    return [text], text
 
 
 def word_terms(analyzer: Any) -> WordTerms | None:
