@@ -198,8 +198,9 @@ def test_a_path_from_the_help_site_continues_in_the_console(tab: Tab, console: C
                                                            served: Served) -> None:
     page = tab.page
     page.goto(f"{served.url}en/fix/printer-not-printing/")
-    page.locator('a.answer[data-answer="FollowMe"]').click()
-    page.locator('a.answer[data-answer="My job is not in the list"]').click()
+    for answer in ("FollowMe", "My job is not in the list"):
+        with page.expect_navigation():  # an answer is a link to the next step's page: wait for it
+            page.locator(f'a.answer[data-answer="{answer}"]').click()
     page.locator("#step-title").wait_for()
     body = unquote(page.locator('#contact a[data-contact="mail"]').get_attribute("href").split("body=", 1)[1])
     assert "Reference for the service desk: printer-not-printing:1.2" in body
