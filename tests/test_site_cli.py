@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from kbengine.cli import cli
+from kbengine.cli.serve import _watch, source_state
+from kbengine.site.server import PreviewState
 from tests.conftest import WriteKB
 from tests.test_site_build import SITE_KB, SUPPORT_CONFIG
 
@@ -138,6 +141,26 @@ def test_serve_rebuilds_when_an_article_changes(write_kb: WriteKB) -> None:
         while "Add the FollowMe printer" not in fetch(address + "en/articles/add-printer/"):
             assert time.monotonic() < deadline, "the site was not rebuilt"
             time.sleep(0.2)
+
+
+def test_an_edit_made_while_the_first_site_is_built_is_rebuilt(write_kb: WriteKB, tmp_path: Path) -> None:
+    root = write_kb(SITE_KB, SUPPORT_CONFIG)
+    state = source_state(root)  # as kb serve takes it: before it reads the KB and builds
+    article = root / "articles" / "printing" / "add-printer.md"
+    article.write_text(article.read_text().replace("Add a network printer", "Add the FollowMe printer"))
+    out, stop = tmp_path / "site", threading.Event()
+    watcher = threading.Thread(target=_watch,
+                               args=(root, out, False, False, PreviewState(), stop, state, 0.1))
+    watcher.start()  # only now: the edit came before the watcher's first look
+    try:
+        page = out / "en" / "articles" / "add-printer" / "index.html"
+        deadline = time.monotonic() + 60
+        while not page.is_file() or "Add the FollowMe printer" not in page.read_text():
+            assert time.monotonic() < deadline, "the edit made during the first build was never built"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        watcher.join(10)
 
 
 def test_serve_builds_and_serves_below_the_base_path(write_kb: WriteKB) -> None:

@@ -11,7 +11,7 @@ import click
 
 from kbengine.cli.build import build_or_exit, default_out
 from kbengine.cli.check import format_text
-from kbengine.cli.options import open_kb, root_option
+from kbengine.cli.options import open_kb, resolve_root, root_option
 from kbengine.site.pages import Urls
 from kbengine.site.rebuild import Rebuild, RebuildResult
 from kbengine.site.server import PreviewState, make_server, serve_in_thread
@@ -40,10 +40,10 @@ def source_state(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def _watch(root: Path, out: Path, search: bool, drafts: bool, live: PreviewState,
-           stop: threading.Event, interval: float = 1.0) -> None:
-    """Rebuild in a child process on each change; a newer change replaces a rebuild still running,
-    and one that overruns its time is stopped, so the watcher never stalls."""
-    state = source_state(root)
+           stop: threading.Event, state: tuple[tuple[str, int, int], ...], interval: float = 1.0) -> None:
+    """Rebuild in a child process on each change since `state` (the KB's files when the served
+    site was read); a newer change replaces a rebuild still running, and one that overruns its
+    time is stopped, so the watcher never stalls."""
     rebuild: Rebuild | None = None
     while not stop.wait(interval):
         now = source_state(root)
@@ -116,7 +116,10 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
     if drafts and host not in _LOOPBACK:
         raise click.UsageError("--drafts shows unpublished and internal content: "
                                "it is only served on 127.0.0.1 (leave out --host)")
-    kb = open_kb(root)
+    folder = resolve_root(root)
+    # taken before the KB is read: an edit made while the first site is built is rebuilt too
+    state = source_state(folder)
+    kb = open_kb(folder)
     target = default_out(kb, out)
     live = PreviewState()
     if watch and kb.errors:
@@ -135,7 +138,8 @@ def command(root: Path | None, port: int, host: str, out: Path | None, watch: bo
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"Serving {target} at http://{bound_host}:{bound_port}{base} - press Ctrl+C to stop.")
     stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(kb.root, target, not no_search, drafts, live, stop),
+    watcher = threading.Thread(target=_watch,
+                               args=(folder, target, not no_search, drafts, live, stop, state),
                                name="kb-watch", daemon=True)
     if watch:
         watcher.start()
