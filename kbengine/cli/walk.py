@@ -165,7 +165,8 @@ def command(tree: str | None, root: Path | None, ticket: str | None, query: str,
                                "to choose one; kb list trees shows the trees")
     if dry_run and resume_id:
         raise click.UsageError("--dry-run tries a new walk; it cannot be combined with --resume")
-    if query.strip() and resume_id:
+    query = query.strip()
+    if query and resume_id:
         raise click.UsageError("--query belongs to a new walk; "
                                "a resumed session keeps the words it began with")
     kb = open_outline(root)
@@ -174,9 +175,9 @@ def command(tree: str | None, root: Path | None, ticket: str | None, query: str,
         try:
             if scripted:
                 _scripted(kb, store, tree, resume_id, ticket, list(answers), _parse_inputs(inputs),
-                          list(notes), as_json, dry_run, verbose, query.strip())
+                          list(notes), as_json, dry_run, verbose, query)
             else:
-                _interactive(kb, store, tree, resume_id, ticket, verbose, query.strip())
+                _interactive(kb, store, tree, resume_id, ticket, verbose, query)
         finally:
             store.close()
     except (WalkError, SessionError) as error:

@@ -18,6 +18,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 Ranked = list[tuple[int, float]]  # (document number, score), best first
+Norms = Callable[[Any, Any, int, str], Sequence[float]]  # (searcher, reader, offset, field) -> norms
 
 
 def rank_query(searcher: Any, parsed: wq.Query, allowed: set[int], limit: int) -> tuple[Ranked, int]:
@@ -118,7 +119,7 @@ def word_terms(parsed: wq.Query, schema: Any, boost: float = 1.0) -> list[tuple[
 
 
 def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[int], limit: int,
-               norms: Callable[[Any, Any, int, str], Sequence[float]],
+               norms: Norms,
                coordination: float = 0.0, concepts: dict[str, str] | None = None) -> tuple[Ranked, int]:
     """Whoosh's BM25F ranking of a words-only query, summed term by term over whole posting blocks.
 
@@ -142,21 +143,12 @@ def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[
         if coordination and searcher.doc_frequency(field, text):
             rarity[bit] = min(rarity.get(bit, idf), idf)
             weight[bit] = max(weight.get(bit, 0.0), boost)
-        # bm25 = idf * tf * (k1 + 1) / (tf + norm), norm = k1 * (1 - b + b * length / average)
-        top = idf * (k1 + 1) * boost
-        for leaf, offset in searcher.leaf_searchers():
-            reader = leaf.reader()
-            norm = norms(searcher, reader, offset, field)
-            for ids, frequencies, _ in _posting_blocks(reader, field, text, weights=True):
-                documents = [number + offset for number in ids] if offset else ids
-                block = zip(documents, [top * frequency / (frequency + norm[number])
-                                        for number, frequency in zip(ids, frequencies, strict=True)],
-                            strict=True)
-                for document, score in block:
-                    if everything or document in allowed:
-                        scores[document] = scores.get(document, 0.0) + score
-                        if coordination:
-                            matched[document] = matched.get(document, 0) | bit
+        for documents, found in _bm25_blocks(searcher, field, text, idf * (k1 + 1) * boost, norms):
+            for document, score in zip(documents, found, strict=True):
+                if everything or document in allowed:
+                    scores[document] = scores.get(document, 0.0) + score
+                    if coordination:
+                        matched[document] = matched.get(document, 0) | bit
     if coordination and scores:
         known = _union(matched.values())  # words no allowed document has do not count against any
         weights = {bit: idf * weight[bit] for bit, idf in rarity.items() if bit & known}
@@ -178,31 +170,39 @@ def rank_words(searcher: Any, terms: list[tuple[str, str, float]], allowed: set[
 
 
 def exact_scores(searcher: Any, words: Iterable[str], fields: Sequence[str], candidates: set[int],
-                 norms: Callable[[Any, Any, int, str], Sequence[float]]) -> dict[int, float]:
+                 norms: Norms) -> dict[int, float]:
     """A second opinion on `candidates`: BM25 of the words as typed (unstemmed, lower case) over
     each document's whole text (`fields`: the vocabulary fields), with Robertson's idf, as SQLite
     FTS5 ranks. Exact words and whole-document length are evidence the fielded, stemmed ranking
     lacks; a word in half the documents or more tells nothing here and is not read."""
     k1 = searcher.weighting.K1
-    documents = searcher.doc_count_all()
+    total = searcher.doc_count_all()
     scores: dict[int, float] = {}
     for word in set(words):
         for field in fields:
             frequency = searcher.doc_frequency(field, word)
-            idf = math.log((documents - frequency + 0.5) / (frequency + 0.5)) if frequency else 0.0
+            idf = math.log((total - frequency + 0.5) / (frequency + 0.5)) if frequency else 0.0
             if idf <= 0:
                 continue
-            top = idf * (k1 + 1)
-            for leaf, offset in searcher.leaf_searchers():
-                reader = leaf.reader()
-                norm = norms(searcher, reader, offset, field)
-                for ids, frequencies, _ in _posting_blocks(reader, field, word, weights=True):
-                    for number, times in zip(ids, frequencies, strict=True):
-                        document = number + offset
-                        if document in candidates:
-                            found = top * times / (times + norm[number])
-                            scores[document] = scores.get(document, 0.0) + found
+            for documents, found in _bm25_blocks(searcher, field, word, idf * (k1 + 1), norms):
+                for document, score in zip(documents, found, strict=True):
+                    if document in candidates:
+                        scores[document] = scores.get(document, 0.0) + score
     return scores
+
+
+def _bm25_blocks(searcher: Any, field: str, text: str, top: float,
+                 norms: Norms) -> Iterator[tuple[Sequence[int], list[float]]]:
+    """(document numbers, BM25 scores) of a term, a posting block at a time, over every segment:
+    top * tf / (tf + norm), with top = idf * (k1 + 1) * boost and
+    norm = k1 * (1 - b + b * length / average)."""
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        norm = norms(searcher, reader, offset, field)
+        for ids, frequencies, _ in _posting_blocks(reader, field, text, weights=True):
+            documents = [number + offset for number in ids] if offset else ids
+            yield documents, [top * frequency / (frequency + norm[number])
+                              for number, frequency in zip(ids, frequencies, strict=True)]
 
 
 def fuse(ranked: Ranked, exact: dict[int, float], weight: float) -> Ranked:
