@@ -261,6 +261,7 @@ class Config:
     coverage: dict[str, float] = field(default_factory=dict)  # least % per measure, e.g. {"ends": 100}
     server_url: str | None = None  # kb server, for the help site's feedback form
     report: dict[str, Any] = field(default_factory=dict)  # kb report's settings, read there
+    search: dict[str, Any] = field(default_factory=dict)  # kb search's settings (synonyms), read there
     extra: dict[str, Any] = field(default_factory=dict)
 
     def title_in(self, lang: str) -> str:

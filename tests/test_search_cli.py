@@ -166,6 +166,18 @@ def test_synonyms_hold_when_the_search_skips_the_compile(write_kb) -> None:
     assert json.loads(second.output)["hits"][0]["id"] == "vpn"
 
 
+@pytest.mark.parametrize("builtin", [True, False])
+def test_built_in_synonyms_follow_kb_yaml_when_the_search_skips_the_compile(write_kb, builtin) -> None:
+    setting = "" if builtin else "search:\n  builtin_synonyms: false\n"
+    root = write_kb({"kb.yaml": f"title: Help\nlanguages: [en]\n{setting}",
+                     "articles/wifi.md": "# Connect to the wifi\n\nPick the office network.\n"})
+    for _ in range(2):  # the second search: nothing changed, the quick path
+        result = run(root, "wireless", "--json")
+        assert result.exit_code == (0 if builtin else 1), result.output
+        if builtin:
+            assert [hit["id"] for hit in json.loads(result.output)["hits"]] == ["wifi"]
+
+
 def test_a_damaged_index_is_rebuilt_even_when_no_file_changed(root) -> None:
     assert run(root, "globalprotect").exit_code == 0
     for segment in (root / ".kb" / "index").glob("*.seg"):

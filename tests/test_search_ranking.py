@@ -154,6 +154,38 @@ def test_writers_synonyms_in_kb_yaml_find_the_other_words(write_kb) -> None:
     assert ids(search(kb, "write a letter"))[0] == "letter"  # no synonym matched: as before
 
 
+def test_built_in_dutch_synonyms_find_the_words_the_page_uses(write_kb) -> None:
+    files = {
+        "articles/titels.md": "---\nlang: nl\n---\n# Diagramtitels bewerken\n\n"
+                              "Dubbelklik op het diagram en daarna op de titel.\n",
+        "articles/tabel.md": "---\nlang: nl\n---\n# Tabel invoegen\n\nKies Tabel - Invoegen.\n",
+    }
+    question = "kop boven de grafiek wijzigen"  # not one word of the page's
+    assert ids(search(compile_kb(write_kb({**files, "kb.yaml": "title: Hulp\nlanguages: [nl]\n"}),),
+                      question)) == ["titels"]
+    off = write_kb({**files, "kb.yaml": "title: Hulp\nlanguages: [nl]\nsearch:\n  builtin_synonyms: false\n"})
+    assert "titels" not in ids(search(compile_kb(off), question))
+
+
+def test_built_in_synonyms_are_those_of_the_kbs_languages(write_kb) -> None:
+    files = {"articles/diagram.md": "# Diagram\n\nDraw the diagram first.\n"}
+    english = compile_kb(write_kb({**files, "kb.yaml": "title: Help\nlanguages: [en]\n"}))
+    assert search(english, "grafiek").hits == []  # a Dutch word: not an English KB's synonym
+
+
+def test_a_synonym_matches_forms_of_its_word_but_not_a_shorter_word(write_kb) -> None:
+    root = write_kb({
+        "kb.yaml": "title: Help\nsearch:\n  builtin_synonyms: false\n  synonyms:\n"
+                   "    - [plotter, large format printer]\n    - [settings, preferences]\n",
+        "articles/wide.md": "# Large format printer jams\n\nOpen the roll cover.\n",
+        "articles/prefs.md": "# Preferences\n\nChoose a theme.\n",
+        "articles/set.md": "# Set a reminder\n\nPick a time.\n",
+    })
+    kb = compile_kb(root)
+    assert ids(search(kb, "plotters"))[0] == "wide"  # plural of the group's word
+    assert "prefs" not in ids(search(kb, "set"))  # the stemmer's set/settings is not a form
+
+
 def test_abbreviations_are_mined_from_how_the_content_defines_them() -> None:
     from kbengine.search.words import abbreviations
 

@@ -498,6 +498,7 @@ def load_config(rel: str, data: bytes) -> tuple[Config, list[Diagnostic]]:
     config.sessions_retention = _text(raw.get("sessions_retention")) or None
     config.coverage = {str(k): float(v) for k, v in (raw.get("coverage") or {}).items()}
     config.report = raw.get("report") or {}
+    config.search = raw.get("search") or {}
     config.server_url = _text(raw.get("server_url")) or None
     support = raw.get("support") or {}
     config.support = Support(

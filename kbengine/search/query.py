@@ -207,6 +207,8 @@ CALLER_WORDS = {
 CALLER_WORD_WEIGHT = 0.3
 SYNONYM_WEIGHT = 0.7  # a synonym's words weigh a little less than the words typed
 FORM_WEIGHT = 0.5  # another form of a typed word (forms.py); tuned on benchmarks/relevance's tune half
+MAX_ENDING = 3  # letters a query word may add to a synonym's word and still be a form of it
+_MIN_INFLECTED = 3  # a synonym's word shorter than this is only matched as typed (it, ad)
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -325,10 +327,34 @@ class QueryReader:
         return wq.Or([*parsed.subqueries, *added], boost=parsed.boost) if added else parsed
 
     def _matched_synonyms(self, query: str) -> list[tuple[tuple[str, ...], ...]]:
-        """The synonym groups one of whose phrases the query has, word for word."""
+        """The synonym groups one of whose phrases the query has, word for word; a one-word
+        phrase also in another form ("grafieken" has *grafiek*, "printers" *printer*)."""
         words = tuple(_WORDS.findall(query.lower()))
         return [group for group in self.synonyms
-                if any(phrase and _contains(words, phrase) for phrase in group)]
+                if any(phrase and (_contains(words, phrase) or self._inflected(words, phrase))
+                       for phrase in group)]
+
+    def _inflected(self, words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+        """Whether a query word is a form of the one-word `phrase`: one of its forms by spelling
+        rules (forms.py), or the phrase's word with an ending of at most MAX_ENDING letters that a
+        language's stemmer takes to the same stem (*pictures*, *changed*). Only an added ending
+        counts, so stems that lump different words together do not: *set* is not *settings*,
+        *bit* not *BITS*."""
+        if len(phrase) != 1:
+            return False
+        target = phrase[0]
+        for word in words:
+            if any(lang in FORMS and target in FORMS[lang](word) for lang in self.languages):
+                return True  # mappen: map (forms.py's spelling rules, where stems differ)
+            if len(target) < _MIN_INFLECTED or not word.startswith(target) \
+                    or not 0 < len(word) - len(target) <= MAX_ENDING:
+                continue
+            for lang in self.languages:
+                analyzer = self.schema[f"content_{lang}"].analyzer
+                stems = [[token.text for token in analyzer(text)] for text in (word, target)]
+                if len(stems[0]) == 1 and stems[0] == stems[1]:
+                    return True
+        return False
 
     def _with_synonyms(self, parsed: wq.Query, query: str) -> wq.Query:
         """A query of plain words with the words of each matched synonym group added (weighed

@@ -39,6 +39,7 @@ from kbengine.search.documents import (
     kb_languages,
     schema_id,
 )
+from kbengine.search.lexicon import builtin_synonyms, uses_builtin_synonyms
 from kbengine.search.query import QueryReader, suggest
 from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
@@ -101,11 +102,13 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
 
 
 def _write_meta(folder: Path, schema: str, fingerprint: str, mined: list[list[Any]],
-                sources: str | None = None, synonyms: list[list[str]] | None = None) -> None:
+                sources: str | None = None, synonyms: list[list[str]] | None = None,
+                builtin: bool = True) -> None:
     aside = folder / f"{_META}.{os.getpid()}.tmp"
     record: dict[str, Any] = {"schema": schema, "fingerprint": fingerprint, "mined": mined}
     if sources is not None:  # with the synonyms, what a search without a compile needs of the KB
         record["sources"], record["synonyms"] = sources, synonyms or []
+        record["builtin_synonyms"] = builtin
     aside.write_text(json.dumps(record), "utf-8")
     os.replace(aside, folder / _META)
 
@@ -270,10 +273,11 @@ def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
             update = _catch_up(ix, kb, languages, mined)
             _write_meta(folder, wanted_schema, kb.fingerprint, _mined_list(mined))
             meta = _read_meta(folder)
-        return SearchIndex(ix, kb, languages, _synonyms(kb, meta)), update
+        return SearchIndex(ix, kb, languages, _synonyms(kb, meta), _builtin(kb)), update
     except LockError:
         log.warning("kb: another kb is updating the search index; results may be a little out of date")
-        return SearchIndex(open_dir(str(folder)), kb, languages, _synonyms(kb, meta)), IndexUpdate()
+        index = SearchIndex(open_dir(str(folder)), kb, languages, _synonyms(kb, meta), _builtin(kb))
+        return index, IndexUpdate()
     except Exception as error:  # whoosh raises many kinds on damaged files
         log.warning("kb: the search index in %s is damaged (%s); rebuilding it",
                     folder, type(error).__name__)
@@ -282,12 +286,17 @@ def open_index(kb: KnowledgeBase) -> tuple[SearchIndex, IndexUpdate]:
 
 def _rebuilt(kb: KnowledgeBase, languages: list[str]) -> SearchIndex:
     ix = _rebuild(kb, languages)
-    return SearchIndex(ix, kb, languages, _synonyms(kb, _read_meta(index_folder(kb.root))))
+    return SearchIndex(ix, kb, languages, _synonyms(kb, _read_meta(index_folder(kb.root))), _builtin(kb))
 
 
 def _synonyms(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[list[str]]:
-    """The writers' synonym groups, then the abbreviations the content defines."""
+    """The writers' synonym groups, then the abbreviations the content defines (the built-in
+    groups of the KB's languages are added when the index is opened, see lexicon.py)."""
     return [*writers_synonyms(kb), *mined_synonyms(meta)]
+
+
+def _builtin(kb: KnowledgeBase) -> bool:
+    return uses_builtin_synonyms(kb.config.search)
 
 
 def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
@@ -303,7 +312,7 @@ def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
 def writers_synonyms(kb: KnowledgeBase) -> list[list[str]]:
     """The synonym groups in kb.yaml (`search: synonyms: [[pst, outlook data file], ...]`);
     groups that are not lists of words are left out."""
-    settings = kb.config.extra.get("search")
+    settings = kb.config.search
     groups = settings.get("synonyms") if isinstance(settings, dict) else None
     if not isinstance(groups, list):
         return []
@@ -345,7 +354,7 @@ def record_sources(kb: KnowledgeBase, stamp: str) -> None:
     meta = _read_meta(folder)
     if meta is not None and meta.get("fingerprint") == kb.fingerprint:
         _write_meta(folder, str(meta.get("schema", "")), kb.fingerprint, _mined_list(_mined(meta)),
-                    sources=stamp, synonyms=_synonyms(kb, meta))
+                    sources=stamp, synonyms=_synonyms(kb, meta), builtin=_builtin(kb))
 
 
 def open_unchanged(root: Path, stamp: str) -> SearchIndex | None:
@@ -359,7 +368,8 @@ def open_unchanged(root: Path, stamp: str) -> SearchIndex | None:
     try:
         synonyms = meta.get("synonyms")
         return SearchIndex(open_dir(str(folder)), None, languages,
-                           synonyms if isinstance(synonyms, list) else [])
+                           synonyms if isinstance(synonyms, list) else [],
+                           meta.get("builtin_synonyms", True) is not False)
     except Exception:  # damaged or being replaced: the slow path repairs it
         return None
 
@@ -430,10 +440,12 @@ class SearchIndex:
     """An open index of one compiled KB; `search` runs one query with filters."""
 
     def __init__(self, ix: Any, kb: KnowledgeBase | None, languages: list[str],
-                 synonyms: Iterable[Iterable[str]] = ()) -> None:
+                 synonyms: Iterable[Iterable[str]] = (), builtin: bool = True) -> None:
         self.ix = ix
         self.kb = kb
         self.languages = languages
+        if builtin:  # the KB's own groups first, then what kbengine knows of its languages
+            synonyms = [*synonyms, *(group for lang in languages for group in builtin_synonyms(lang))]
         self.queries = QueryReader(ix.schema, languages, synonyms)
         self._searcher: Any = None  # opened on the first search, kept for the next ones
         self._allowed: dict[tuple[Any, ...], set[int]] = {}  # never changed once made

@@ -1,0 +1,37 @@
+"""The synonym groups kbengine brings for a language (synonyms/<lang>.txt): words callers and
+help texts use for the same thing in office and IT work ("grafiek" and "diagram", "sign in" and
+"log on"). They are used beside the writers' own groups in kb.yaml, unless turned off there."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
+@cache
+def builtin_synonyms(lang: str) -> tuple[tuple[str, ...], ...]:
+    """The built-in groups of `lang` (nl_BE reads nl's), each of at least two phrases; none for
+    a language without a list."""
+    base = lang.split("_")[0].lower()
+    if not _LANGUAGE.fullmatch(base):
+        return ()
+    try:
+        text = resources.files(__package__).joinpath("synonyms", f"{base}.txt").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return ()
+    groups = []
+    for line in text.splitlines():
+        if line.strip().startswith("#"):
+            continue
+        phrases = tuple(phrase.strip() for phrase in line.split(",") if phrase.strip())
+        if len(phrases) > 1:
+            groups.append(phrases)
+    return tuple(groups)
+
+
+def uses_builtin_synonyms(settings: object) -> bool:
+    """kb.yaml's `search:` settings leave the built-in groups on unless `builtin_synonyms: false`."""
+    return not (isinstance(settings, dict) and settings.get("builtin_synonyms") is False)
