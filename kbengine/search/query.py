@@ -330,31 +330,30 @@ class QueryReader:
         """The synonym groups one of whose phrases the query has, word for word; a one-word
         phrase also in another form ("grafieken" has *grafiek*, "printers" *printer*)."""
         words = tuple(_WORDS.findall(query.lower()))
+        bases = self._word_bases(words) if self.synonyms else set()
         return [group for group in self.synonyms
-                if any(phrase and (_contains(words, phrase) or self._inflected(words, phrase))
+                if any(phrase and (_contains(words, phrase) or (len(phrase) == 1 and phrase[0] in bases))
                        for phrase in group)]
 
-    def _inflected(self, words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-        """Whether a query word is a form of the one-word `phrase`: one of its forms by spelling
-        rules (forms.py), or the phrase's word with an ending of at most MAX_ENDING letters that a
-        language's stemmer takes to the same stem (*pictures*, *changed*). Only an added ending
-        counts, so stems that lump different words together do not: *set* is not *settings*,
+    def _word_bases(self, words: tuple[str, ...]) -> set[str]:
+        """The words the query's words are forms of: their forms by spelling rules (forms.py),
+        and each word without an ending of at most MAX_ENDING letters that a language's stemmer
+        takes to the same stem (*pictures*: picture, *changed*: change). Only an ending the query
+        adds counts, so stems that lump different words together do not: *set* is not *settings*,
         *bit* not *BITS*."""
-        if len(phrase) != 1:
-            return False
-        target = phrase[0]
+        bases: set[str] = set()
         for word in words:
-            if any(lang in FORMS and target in FORMS[lang](word) for lang in self.languages):
-                return True  # mappen: map (forms.py's spelling rules, where stems differ)
-            if len(target) < _MIN_INFLECTED or not word.startswith(target) \
-                    or not 0 < len(word) - len(target) <= MAX_ENDING:
-                continue
             for lang in self.languages:
+                if lang in FORMS:
+                    bases.update(FORMS[lang](word))  # mappen: map, where the stems differ
                 analyzer = self.schema[f"content_{lang}"].analyzer
-                stems = [[token.text for token in analyzer(text)] for text in (word, target)]
-                if len(stems[0]) == 1 and stems[0] == stems[1]:
-                    return True
-        return False
+                stem = [token.text for token in analyzer(word)]
+                for cut in range(1, MAX_ENDING + 1):
+                    base = word[:-cut]
+                    if len(base) >= _MIN_INFLECTED and len(stem) == 1 \
+                            and [token.text for token in analyzer(base)] == stem:
+                        bases.add(base)
+        return bases
 
     def _with_synonyms(self, parsed: wq.Query, query: str) -> wq.Query:
         """A query of plain words with the words of each matched synonym group added (weighed
