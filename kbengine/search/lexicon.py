@@ -37,3 +37,20 @@ def builtin_synonyms(lang: str) -> tuple[tuple[str, ...], ...]:
 def uses_builtin_synonyms(settings: object) -> bool:
     """kb.yaml's `search:` settings leave the built-in groups on unless `builtin_synonyms: false`."""
     return not (isinstance(settings, dict) and settings.get("builtin_synonyms") is False)
+
+
+def settings_synonyms(settings: object) -> list[list[str]]:
+    """The writers' groups of kb.yaml's `search:` settings (`synonyms: [[pst, outlook data file]]`);
+    groups that are not lists of at least two words are left out."""
+    groups = settings.get("synonyms") if isinstance(settings, dict) else None
+    if not isinstance(groups, list):
+        return []
+    return [[phrase for phrase in group if isinstance(phrase, str) and phrase.strip()]
+            for group in groups if isinstance(group, list) and len(group) > 1]
+
+
+def synonyms_for(settings: object, lang: str) -> list[list[str]]:
+    """The groups a search in `lang` uses besides the mined abbreviations: the writers' first,
+    then the built-in ones unless kb.yaml turns them off."""
+    builtin = [list(group) for group in builtin_synonyms(lang)] if uses_builtin_synonyms(settings) else []
+    return [*settings_synonyms(settings), *builtin]

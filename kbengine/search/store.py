@@ -39,7 +39,7 @@ from kbengine.search.documents import (
     kb_languages,
     schema_id,
 )
-from kbengine.search.lexicon import builtin_synonyms, uses_builtin_synonyms
+from kbengine.search.lexicon import builtin_synonyms, settings_synonyms, uses_builtin_synonyms
 from kbengine.search.query import QueryReader, suggest
 from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
@@ -310,14 +310,8 @@ def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
 
 
 def writers_synonyms(kb: KnowledgeBase) -> list[list[str]]:
-    """The synonym groups in kb.yaml (`search: synonyms: [[pst, outlook data file], ...]`);
-    groups that are not lists of words are left out."""
-    settings = kb.config.search
-    groups = settings.get("synonyms") if isinstance(settings, dict) else None
-    if not isinstance(groups, list):
-        return []
-    return [[phrase for phrase in group if isinstance(phrase, str) and phrase.strip()]
-            for group in groups if isinstance(group, list) and len(group) > 1]
+    """The synonym groups in kb.yaml (`search: synonyms: [[pst, outlook data file], ...]`)."""
+    return settings_synonyms(kb.config.search)
 
 
 def source_stamp(root: Path) -> str:

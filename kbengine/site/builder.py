@@ -17,6 +17,7 @@ from kbengine.cache import cache_key
 from kbengine.kb import KnowledgeBase
 from kbengine.model import Diagnostic
 from kbengine.read.sources import contained
+from kbengine.search.lexicon import synonyms_for
 from kbengine.site.children import die_with_parent
 from kbengine.site.output import (
     MARKER,
@@ -191,7 +192,7 @@ def _build(kb: KnowledgeBase, changes: Changes, previous: BuildState, inputs: st
     changed |= _write_if_changed(changes, "robots.txt", robots_txt(plan))
     if search and (changed or not previous.searched):
         report("Indexing for search", 0, 1)
-        index_site(folder, changes)
+        index_site(folder, changes, lambda lang: synonyms_for(kb.config.search, lang))
         report("Indexing for search", 1, 1)
     elif not search:
         for path in sorted((folder / BUNDLE).rglob("*")):

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kbengine.site.children import die_with_parent
@@ -21,18 +22,20 @@ class SearchIndexError(Exception):
     """Pagefind could not index the site; the message says why."""
 
 
-def index_site(site: Path, changes: Changes | None = None) -> None:
+def index_site(site: Path, changes: Changes | None = None,
+               synonyms: Callable[[str], list[list[str]]] | None = None) -> None:
     """Write the search index into `site/pagefind/`; raises SearchIndexError with Pagefind's words.
     An index already there is updated file by file: Pagefind writes a new one beside the site,
-    and only its files that differ are moved in (most are named by their content)."""
+    and only its files that differ are moved in (most are named by their content). `synonyms`
+    gives a language's synonym groups, for site.js to look for too."""
     bundle = site / BUNDLE
     if not bundle.is_dir():
-        _run_pagefind(site, bundle)
+        _run_pagefind(site, bundle, synonyms)
         return
     beside = site.parent / f".{site.name}.pagefind-{os.getpid()}"
     shutil.rmtree(beside, ignore_errors=True)
     try:
-        _run_pagefind(site, beside)
+        _run_pagefind(site, beside, synonyms)
         _move_in(beside, bundle, changes or Changes(site))
     finally:
         shutil.rmtree(beside, ignore_errors=True)
@@ -58,7 +61,7 @@ def _move_in(new: Path, bundle: Path, changes: Changes) -> None:
             path.rmdir()
 
 
-def _run_pagefind(site: Path, output: Path) -> None:
+def _run_pagefind(site: Path, output: Path, synonyms: Callable[[str], list[list[str]]] | None) -> None:
     command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output),
                "--silent"]
     try:
@@ -71,7 +74,7 @@ def _run_pagefind(site: Path, output: Path) -> None:
         detail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise SearchIndexError("Pagefind could not index the site: " + " ".join(detail))
     languages = _sort_languages(output / "pagefind-entry.json")
-    _write_query_words(output / QUERY_WORDS, languages)
+    _write_query_words(output / QUERY_WORDS, languages, synonyms)
 
 
 def _sort_languages(entry: Path) -> list[str]:
@@ -86,11 +89,15 @@ def _sort_languages(entry: Path) -> list[str]:
     return list(data["languages"])
 
 
-def _write_query_words(path: Path, languages: list[str]) -> None:
-    """The stop words and caller words of `kb search`, for each language of the index: site.js
-    leaves the first out of a question and weighs the second down, as `kb search` does."""
-    from kbengine.search.query import CALLER_WORD_WEIGHT, CALLER_WORDS, stop_words
+def _write_query_words(path: Path, languages: list[str],
+                       synonyms: Callable[[str], list[list[str]]] | None) -> None:
+    """The stop words, caller words and synonyms of `kb search`, for each language of the index:
+    site.js leaves the first out of a question, weighs the second down and looks for the third
+    too, as `kb search` does."""
+    from kbengine.search.query import CALLER_WORD_WEIGHT, CALLER_WORDS, MAX_ENDING, SYNONYM_WEIGHT, stop_words
 
     words = {lang: {"stop": sorted(stop_words(lang)), "caller": sorted(CALLER_WORDS.get(lang, "").split()),
-                    "caller_weight": CALLER_WORD_WEIGHT} for lang in languages}
+                    "caller_weight": CALLER_WORD_WEIGHT,
+                    "synonyms": synonyms(lang) if synonyms else [], "synonym_weight": SYNONYM_WEIGHT,
+                    "max_ending": MAX_ENDING} for lang in languages}
     path.write_text(json.dumps(words, ensure_ascii=False, separators=(",", ":")), "utf-8")

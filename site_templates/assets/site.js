@@ -19,8 +19,8 @@
     }
     return pagefind;
   }
-  /* Stop words and caller words per language, written beside the index by kb build (the lists
-     kb search uses): a question is not a list of words that must all be on the page. */
+  /* Stop words, caller words and synonyms per language, written beside the index by kb build (the
+     lists kb search uses): a question is not a list of words that must all be on the page. */
   var queryWords = null;
   function loadQueryWords() {
     if (!queryWords) {
@@ -31,46 +31,79 @@
     return queryWords;
   }
   var COORDINATION = 1;  /* a page holding half the words of a question keeps half its score */
+  function bareWord(word) { return word.replace(/[^\p{L}\p{N}]/gu, ""); }
+  /* The other phrases of the synonym groups a word belongs to: as typed, or with an ending of at
+     most maxEnding letters added to a group's one-word phrase (grafieken: grafiek, diagram). */
+  function synonymsOf(bare, groups, maxEnding) {
+    var found = [];
+    groups.forEach(function (group) {
+      var member = group.some(function (phrase) {
+        var p = phrase.toLocaleLowerCase();
+        return p === bare || (p.length >= 3 && p.indexOf(" ") < 0 && bare.indexOf(p) === 0 &&
+                              bare.length - p.length <= maxEnding);
+      });
+      if (!member) return;
+      group.forEach(function (phrase) {
+        var p = phrase.toLocaleLowerCase();
+        if (p !== bare && found.indexOf(p) < 0) found.push(p);
+      });
+    });
+    return found;
+  }
   /* Pagefind finds only the pages that hold every word of a query, so a question typed as people
-     talk finds nothing. Each word is asked on its own and the pages are ranked by their summed
-     scores times the share of the question's words they hold; stop words are left out and caller
-     words ("cant", "keeps") weigh less. A quoted phrase goes to Pagefind as typed. */
+     talk finds nothing. Each word (and each of its synonyms, weighed less) is asked on its own and
+     the pages are ranked by their summed scores times the share of the question's words they
+     hold; stop words are left out and caller words ("cant", "keeps") weigh less. A quoted phrase
+     goes to Pagefind as typed. */
   function rankedSearch(query) {
     query = query.trim();
     return Promise.all([loadPagefind(), loadQueryWords()]).then(function (loaded) {
       var pf = loaded[0], lists = loaded[1][document.documentElement.lang] || {};
       var stop = lists.stop || [], caller = lists.caller || [], callerWeight = lists.caller_weight || 1;
+      var groups = lists.synonyms || [], synonymWeight = lists.synonym_weight || 1;
       var words = [];
       query.toLocaleLowerCase().split(/\s+/).forEach(function (word) {
-        var bare = word.replace(/[^\p{L}\p{N}]/gu, "");
+        var bare = bareWord(word);
         if (bare.length > 1 && stop.indexOf(bare) < 0 && words.indexOf(word) < 0) words.push(word);
       });
+      var asks = [];  /* what is sent to Pagefind: the text, the question word it stands for, its weight */
+      words.forEach(function (word, slot) {
+        var bare = bareWord(word), weight = caller.indexOf(bare) < 0 ? 1 : callerWeight;
+        asks.push({ text: word, slot: slot, weight: weight });
+        synonymsOf(bare, groups, lists.max_ending || 0).forEach(function (other) {
+          asks.push({ text: other, slot: slot, weight: weight * synonymWeight });
+        });
+      });
       var quoted = /^\s*".+"\s*$/.test(query);
-      if (quoted || words.length < 2) {
+      if (quoted || !words.length || asks.length < 2) {
         /* "how do i print": only "print" has to be on the page; a query of stop words is asked whole */
         return pf.search(quoted || !words.length ? query : words[0])
           .then(function (found) { return found.results; });
       }
-      return Promise.all(words.map(function (word) { return pf.search(word); })).then(function (searches) {
-        var pages = {}, total = 0;
+      return Promise.all(asks.map(function (ask) { return pf.search(ask.text); })).then(function (searches) {
+        var pages = {}, total = 0, weights = [];
+        asks.forEach(function (ask) {
+          if (weights[ask.slot] === undefined) { weights[ask.slot] = ask.weight; total += ask.weight; }
+        });
         searches.forEach(function (found, at) {
-          var bare = words[at].replace(/[^\p{L}\p{N}]/gu, "");
-          var weight = caller.indexOf(bare) < 0 ? 1 : callerWeight;
-          total += weight;
+          var ask = asks[at];
           found.results.forEach(function (result) {
-            var page = pages[result.id] || (pages[result.id] = { result: result, score: 0, held: 0 });
-            page.score += weight * result.score;
-            page.held += weight;
+            var page = pages[result.id] || (pages[result.id] = { result: result, slots: {} });
+            /* a word counts once, by its best match: the word itself or one of its synonyms */
+            page.slots[ask.slot] = Math.max(page.slots[ask.slot] || 0, ask.weight * result.score);
           });
         });
         return Object.keys(pages).map(function (id) {
-          var page = pages[id];
-          return { result: page.result, rank: page.score * Math.pow(page.held / total, COORDINATION) };
+          var page = pages[id], score = 0, held = 0;
+          Object.keys(page.slots).forEach(function (slot) {
+            score += page.slots[slot];
+            held += weights[slot];
+          });
+          return { result: page.result, rank: score * Math.pow(held / total, COORDINATION) };
         }).sort(function (a, b) { return b.rank - a.rank; }).map(function (page) { return page.result; });
       });
     });
   }
-  /* The first `limit` results of the site's search, as {url, meta, excerpt} */
   window.kbSearch = function (query, limit) {
     return rankedSearch(query).then(function (results) {
       return Promise.all(results.slice(0, limit || 10).map(function (r) { return r.data(); }));

@@ -132,9 +132,32 @@ def test_the_index_carries_the_words_kb_search_leaves_out_or_weighs_down(served:
     assert set(words) == {"en", "nl"}
     assert "the" in words["en"]["stop"] and "het" in words["nl"]["stop"]
     assert words["en"]["caller"] == sorted(CALLER_WORDS["en"].split())
+    assert ["grafiek", "diagram"] in words["nl"]["synonyms"]  # kbengine's own, for Dutch pages only
+    assert ["grafiek", "diagram"] not in words["en"]["synonyms"]
 
 
 def test_a_question_with_one_word_that_matters_is_that_word(tab: Tab, served: Served) -> None:
     tab.page.goto(f"{served.url}en/")
     asked, plain = ask_site(tab.page, ["how do I print", "print"])
     assert asked == plain and asked
+
+
+DUTCH_PAGES = {
+    "articles/titels.md": "---\nlang: nl\n---\n# Diagramtitels bewerken\n\n"
+                          "Dubbelklik op het diagram en daarna op de titel.\n",
+    "articles/tabel.md": "---\nlang: nl\n---\n# Tabel invoegen\n\nKies Tabel - Invoegen.\n",
+}
+
+
+@pytest.mark.parametrize("builtin", [True, False])
+def test_the_site_search_looks_for_synonyms_as_kb_search_does(
+        tab: Tab, write_kb, builtin: bool) -> None:
+    setting = "" if builtin else "search:\n  builtin_synonyms: false\n"
+    root = write_kb({**DUTCH_PAGES, "kb.yaml": f"title: Hulp\nlanguages: [nl]\n{setting}"})
+    kb = compile_kb(root)
+    build_site(kb, root / "site")
+    with serving(root / "site") as url:
+        tab.page.goto(f"{url}nl/")
+        found, = ask_site(tab.page, ["kop boven de grafieken wijzigen"])  # no word of the page's
+    titels = "/nl/articles/titels/"
+    assert any(link.endswith(titels) for link in found[:1]) == builtin, found
