@@ -49,8 +49,12 @@ def settings_synonyms(settings: object) -> list[list[str]]:
             for group in groups if isinstance(group, list) and len(group) > 1]
 
 
+def builtin_groups(languages: list[str], used: bool = True) -> list[list[str]]:
+    """The built-in groups of `languages`, as lists; none when kb.yaml turned them off."""
+    return [list(group) for lang in languages for group in builtin_synonyms(lang)] if used else []
+
+
 def synonyms_for(settings: object, lang: str) -> list[list[str]]:
     """The groups a search in `lang` uses besides the mined abbreviations: the writers' first,
     then the built-in ones unless kb.yaml turns them off."""
-    builtin = [list(group) for group in builtin_synonyms(lang)] if uses_builtin_synonyms(settings) else []
-    return [*settings_synonyms(settings), *builtin]
+    return [*settings_synonyms(settings), *builtin_groups([lang], uses_builtin_synonyms(settings))]

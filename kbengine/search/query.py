@@ -348,10 +348,11 @@ class QueryReader:
                     bases.update(FORMS[lang](word))  # mappen: map, where the stems differ
                 analyzer = self.schema[f"content_{lang}"].analyzer
                 stem = [token.text for token in analyzer(word)]
+                if len(stem) != 1:
+                    continue  # a stop word, or a code in pieces
                 for cut in range(1, MAX_ENDING + 1):
                     base = word[:-cut]
-                    if len(base) >= _MIN_INFLECTED and len(stem) == 1 \
-                            and [token.text for token in analyzer(base)] == stem:
+                    if len(base) >= _MIN_INFLECTED and [token.text for token in analyzer(base)] == stem:
                         bases.add(base)
         return bases
 

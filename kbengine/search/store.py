@@ -39,7 +39,7 @@ from kbengine.search.documents import (
     kb_languages,
     schema_id,
 )
-from kbengine.search.lexicon import builtin_synonyms, settings_synonyms, uses_builtin_synonyms
+from kbengine.search.lexicon import builtin_groups, settings_synonyms, uses_builtin_synonyms
 from kbengine.search.query import QueryReader, suggest
 from kbengine.search.results import QueryError
 from kbengine.search.snippets import query_words, snippet
@@ -292,7 +292,7 @@ def _rebuilt(kb: KnowledgeBase, languages: list[str]) -> SearchIndex:
 def _synonyms(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[list[str]]:
     """The writers' synonym groups, then the abbreviations the content defines (the built-in
     groups of the KB's languages are added when the index is opened, see lexicon.py)."""
-    return [*writers_synonyms(kb), *mined_synonyms(meta)]
+    return [*settings_synonyms(kb.config.search), *mined_synonyms(meta)]
 
 
 def _builtin(kb: KnowledgeBase) -> bool:
@@ -307,11 +307,6 @@ def _languages(kb: KnowledgeBase, meta: dict[str, Any] | None) -> list[str]:
         if str(meta.get("schema", "")).startswith(f"{SCHEMA_VERSION}:") and recorded:
             return recorded.split(",")
     return kb_languages(kb) or [kb.config.default_language]
-
-
-def writers_synonyms(kb: KnowledgeBase) -> list[list[str]]:
-    """The synonym groups in kb.yaml (`search: synonyms: [[pst, outlook data file], ...]`)."""
-    return settings_synonyms(kb.config.search)
 
 
 def source_stamp(root: Path) -> str:
@@ -438,9 +433,8 @@ class SearchIndex:
         self.ix = ix
         self.kb = kb
         self.languages = languages
-        if builtin:  # the KB's own groups first, then what kbengine knows of its languages
-            synonyms = [*synonyms, *(group for lang in languages for group in builtin_synonyms(lang))]
-        self.queries = QueryReader(ix.schema, languages, synonyms)
+        # the KB's own groups first, then what kbengine knows of its languages
+        self.queries = QueryReader(ix.schema, languages, [*synonyms, *builtin_groups(languages, builtin)])
         self._searcher: Any = None  # opened on the first search, kept for the next ones
         self._allowed: dict[tuple[Any, ...], set[int]] = {}  # never changed once made
         self._field_norms: dict[tuple[int, str], list[float]] = {}
